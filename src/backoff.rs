@@ -1,0 +1,116 @@
+//! Retry delays: exponential growth to a cap, with jitter.
+//!
+//! Jitter matters more than growth: after a server restart every client sees its socket close at
+//! the same instant, and without randomization they all come back in the same millisecond, again
+//! and again. A fraction `jitter` of each delay is drawn uniformly, so the herd spreads out.
+
+/// The settings that shape the delays (validated in `options`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    pub initial: f64,
+    pub max: f64,
+    pub factor: f64,
+    pub jitter: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: 1000.0,
+            max: 30000.0,
+            factor: 2.0,
+            jitter: 0.5,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before retry number `attempt` (1 for the first retry), before jitter.
+    pub fn base_delay(&self, attempt: u32) -> f64 {
+        let exp = attempt.saturating_sub(1).min(1024) as i32;
+        let d = self.initial * self.factor.powi(exp);
+        if d.is_finite() {
+            d.min(self.max.max(self.initial))
+        } else {
+            self.max.max(self.initial)
+        }
+    }
+
+    /// The delay with jitter; `random` is uniform in `[0, 1)`. The randomized part is taken off the
+    /// top, so a delay never exceeds the cap and the fixed-delay classic (`factor` 1, `jitter` 0)
+    /// is exact.
+    pub fn delay(&self, attempt: u32, random: f64) -> f64 {
+        let base = self.base_delay(attempt);
+        let r = random.clamp(0.0, 1.0);
+        (base * (1.0 - self.jitter) + base * self.jitter * r).max(0.0)
+    }
+}
+
+/// A small xorshift generator: the state machine stays deterministic under test (seeded) and needs
+/// no crate or browser call per attempt.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn next_f64(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_by_factor_up_to_the_cap() {
+        let b = Backoff {
+            initial: 100.0,
+            max: 1000.0,
+            factor: 2.0,
+            jitter: 0.0,
+        };
+        let d: Vec<f64> = (1..=6).map(|a| b.delay(a, 0.7)).collect();
+        assert_eq!(d, vec![100.0, 200.0, 400.0, 800.0, 1000.0, 1000.0]);
+        assert_eq!(b.delay(u32::MAX, 0.0), 1000.0);
+    }
+
+    #[test]
+    fn factor_one_without_jitter_is_the_classic_fixed_delay() {
+        let b = Backoff {
+            initial: 3000.0,
+            max: 30000.0,
+            factor: 1.0,
+            jitter: 0.0,
+        };
+        assert!((1..50).all(|a| b.delay(a, 0.3) == 3000.0));
+    }
+
+    #[test]
+    fn jitter_randomizes_only_its_fraction() {
+        let b = Backoff {
+            jitter: 0.5,
+            ..Backoff::default()
+        };
+        assert_eq!(b.delay(1, 0.0), 500.0);
+        assert!(b.delay(1, 0.999_999) < 1000.0 && b.delay(1, 0.999_999) > 999.0);
+    }
+
+    #[test]
+    fn rng_is_uniform_enough() {
+        let mut r = Rng::new(42);
+        let xs: Vec<f64> = (0..10_000).map(|_| r.next_f64()).collect();
+        assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((mean - 0.5).abs() < 0.02, "mean {mean}");
+    }
+}

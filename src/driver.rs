@@ -1,0 +1,574 @@
+//! The web-sys driver: owns one connection's `WebSocket`, its closures and its timers, feeds the
+//! browser's events to the [`Machine`] and performs the actions it returns.
+//!
+//! Two rules keep it safe in a browser where user code runs inside our callbacks:
+//! - Actions are drained from a FIFO queue, never performed while the machine is borrowed. A hook
+//!   that calls `send()` or `close()` re-enters through `feed`, its actions join the queue, and the
+//!   outer loop performs them in order: no `RefCell` double borrow, no reordering.
+//! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
+//!   detaches them on drop, the timer slots hold `gloo_timers` timeouts that cancel on drop. Replacing
+//!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+
+use crate::errors;
+use crate::machine::{Action, ErrorKind, Input, Machine, Note, State, TimerKind};
+use crate::options::{BinaryType, Options, ParseMode, Token};
+use crate::subscriber::Subscriber;
+use crate::url;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` bound to take the `JsValue` the browser gave us: the text is never copied into
+    /// wasm memory and back.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// One socket and the closures the browser holds for it.
+struct LiveSocket {
+    id: u64,
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Drop for LiveSocket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onerror(None);
+        self.ws.set_onclose(None);
+        count_closures(-4);
+    }
+}
+
+// Live closures the module holds (sockets x 4 plus armed timers): the leak tests read it.
+thread_local! {
+    static LIVE_CLOSURES: Cell<i64> = const { Cell::new(0) };
+}
+
+pub fn live_closures() -> i64 {
+    LIVE_CLOSURES.with(|c| c.get())
+}
+
+fn count_closures(delta: i64) {
+    LIVE_CLOSURES.with(|c| c.set(c.get() + delta));
+}
+
+/// A timer slot's content; the counter follows it.
+struct Armed(#[allow(dead_code)] Timeout);
+
+impl Armed {
+    fn new(t: Timeout) -> Self {
+        count_closures(1);
+        Armed(t)
+    }
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        count_closures(-1);
+    }
+}
+
+pub struct Connection {
+    me: Weak<Connection>,
+    pub event: String,
+    /// The resolved `ws:`/`wss:` URL before `event` and `token` are added.
+    base: String,
+    pub opts: Options<Function>,
+    /// The key under which the hub shares this connection, if it is shared.
+    pub share_key: Option<String>,
+    machine: RefCell<Machine<JsValue>>,
+    pending: RefCell<VecDeque<Action<JsValue>>>,
+    draining: Cell<bool>,
+    socket: RefCell<Option<LiveSocket>>,
+    timers: RefCell<[Option<Armed>; 4]>,
+    subscribers: RefCell<Vec<Rc<Subscriber>>>,
+    token: RefCell<String>,
+    /// The browser event behind the `Open`/`Close` note being performed.
+    last_event: RefCell<JsValue>,
+    /// Messages received, for the heartbeat (a counter costs no browser call per message).
+    inbound: Cell<u64>,
+    /// Called when the connection is closed for good, so the hub forgets it.
+    on_closed: RefCell<Option<Box<dyn Fn(&Connection)>>>,
+}
+
+fn slot(kind: TimerKind) -> usize {
+    match kind {
+        TimerKind::Retry => 0,
+        TimerKind::ConnectTimeout => 1,
+        TimerKind::HeartbeatSend => 2,
+        TimerKind::HeartbeatDeadline => 3,
+    }
+}
+
+impl Connection {
+    pub fn new(
+        event: String,
+        base: String,
+        opts: Options<Function>,
+        share_key: Option<String>,
+    ) -> Rc<Connection> {
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        Rc::new_cyclic(|me| Connection {
+            me: me.clone(),
+            event,
+            base,
+            machine: RefCell::new(Machine::new(opts.config.clone(), seed)),
+            opts,
+            share_key,
+            pending: RefCell::new(VecDeque::new()),
+            draining: Cell::new(false),
+            socket: RefCell::new(None),
+            timers: RefCell::new([None, None, None, None]),
+            subscribers: RefCell::new(Vec::new()),
+            token: RefCell::new(String::new()),
+            last_event: RefCell::new(JsValue::UNDEFINED),
+            inbound: Cell::new(0),
+            on_closed: RefCell::new(None),
+        })
+    }
+
+    pub fn set_on_closed(&self, f: Box<dyn Fn(&Connection)>) {
+        *self.on_closed.borrow_mut() = Some(f);
+    }
+
+    pub fn state(&self) -> State {
+        self.machine.borrow().state()
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.machine.borrow().retries()
+    }
+
+    /// The URL as shown to the caller and in logs: the token never appears.
+    pub fn display_url(&self) -> String {
+        let has_token = match &self.opts.token {
+            Token::Static(t) => !t.is_empty(),
+            Token::Dynamic(_) => true,
+        };
+        url::display(&self.base, &self.event, has_token, &self.opts.params)
+    }
+
+    pub fn add(&self, sub: Rc<Subscriber>) {
+        self.subscribers.borrow_mut().push(sub);
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.borrow().len()
+    }
+
+    /// Removes a subscriber; returns how many remain.
+    pub fn remove(&self, id: u64) -> usize {
+        let mut subs = self.subscribers.borrow_mut();
+        subs.retain(|s| s.id != id);
+        subs.len()
+    }
+
+    pub fn send(&self, msg: JsValue) -> bool {
+        let (verdict, actions) = self.machine.borrow_mut().send(msg);
+        self.run(actions);
+        matches!(
+            verdict,
+            crate::machine::Sent::Now | crate::machine::Sent::Queued
+        )
+    }
+
+    pub fn feed(&self, input: Input<JsValue>) {
+        let actions = self.machine.borrow_mut().handle(input);
+        self.run(actions);
+    }
+
+    fn run(&self, actions: Vec<Action<JsValue>>) {
+        if actions.is_empty() {
+            return;
+        }
+        self.pending.borrow_mut().extend(actions);
+        if self.draining.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.pending.borrow_mut().pop_front();
+            match next {
+                Some(action) => self.perform(action),
+                None => break,
+            }
+        }
+        self.draining.set(false);
+    }
+
+    fn debug(&self, what: &str) {
+        if self.opts.debug {
+            web_sys::console::log_1(&JsValue::from_str(&format!(
+                "[event-socket] {} {}: {what}",
+                self.event,
+                self.display_url()
+            )));
+        }
+    }
+
+    fn perform(&self, action: Action<JsValue>) {
+        match action {
+            Action::ResolveToken { socket } => self.resolve_token(socket),
+            Action::OpenSocket { socket } => self.open(socket),
+            Action::CloseSocket {
+                socket,
+                code,
+                reason,
+            } => {
+                let live = {
+                    let mut slot = self.socket.borrow_mut();
+                    if slot.as_ref().is_some_and(|s| s.id == socket) {
+                        slot.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(live) = live {
+                    self.debug(&format!("closing socket ({code} {reason})"));
+                    let ws = live.ws.clone();
+                    drop(live);
+                    let _ = ws.close_with_code_and_reason(code, &reason);
+                    *self.last_event.borrow_mut() = errors::synthetic_close(code, &reason);
+                }
+            }
+            Action::SetTimer { kind, id, ms } => {
+                let me = self.me.clone();
+                let timeout = Timeout::new(ms.clamp(0.0, u32::MAX as f64) as u32, move || {
+                    if let Some(conn) = me.upgrade() {
+                        let inbound = conn.inbound.get();
+                        conn.feed(Input::Timer { kind, id, inbound });
+                    }
+                });
+                let old = self.timers.borrow_mut()[slot(kind)].replace(Armed::new(timeout));
+                drop(old);
+            }
+            Action::CancelTimer { kind } => {
+                let old = self.timers.borrow_mut()[slot(kind)].take();
+                drop(old);
+            }
+            Action::Transmit(msg) => {
+                if !self.transmit(&msg) {
+                    self.feed(Input::Requeue(msg));
+                }
+            }
+            Action::SendHeartbeat => {
+                let msg = JsValue::from_str(&self.opts.heartbeat_message);
+                self.transmit(&msg);
+            }
+            Action::Notify(note) => self.notify(note),
+        }
+    }
+
+    /// Hands a message to the socket if it is really open; false means "queue it again".
+    fn transmit(&self, msg: &JsValue) -> bool {
+        let ws = match self.socket.borrow().as_ref() {
+            Some(live) if live.ws.ready_state() == WebSocket::OPEN => live.ws.clone(),
+            _ => return false,
+        };
+        let sent = if let Some(s) = msg.as_string() {
+            ws.send_with_str(&s)
+        } else if let Some(buf) = msg.dyn_ref::<js_sys::ArrayBuffer>() {
+            ws.send_with_array_buffer(buf)
+        } else if let Some(blob) = msg.dyn_ref::<web_sys::Blob>() {
+            ws.send_with_blob(blob)
+        } else if js_sys::ArrayBuffer::is_view(msg) {
+            ws.send_with_array_buffer_view(msg.unchecked_ref())
+        } else {
+            Ok(())
+        };
+        sent.is_ok()
+    }
+
+    fn resolve_token(&self, socket: u64) {
+        match &self.opts.token {
+            Token::Static(t) => {
+                *self.token.borrow_mut() = t.clone();
+                self.feed(Input::TokenReady { socket });
+            }
+            Token::Dynamic(f) => match f.call0(&JsValue::NULL) {
+                Err(e) => self.token_failed(socket, e),
+                Ok(v) => {
+                    if let Some(t) = v.as_string() {
+                        *self.token.borrow_mut() = t;
+                        self.feed(Input::TokenReady { socket });
+                    } else if let Some(p) = v.dyn_ref::<js_sys::Promise>() {
+                        let me = self.me.clone();
+                        let fut = wasm_bindgen_futures::JsFuture::from(p.clone());
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let result = fut.await;
+                            if let Some(conn) = me.upgrade() {
+                                match result.map(|v| v.as_string()) {
+                                    Ok(Some(t)) => {
+                                        *conn.token.borrow_mut() = t;
+                                        conn.feed(Input::TokenReady { socket });
+                                    }
+                                    Ok(None) => conn.token_failed(
+                                        socket,
+                                        JsValue::from_str(
+                                            "the token promise resolved to a non-string",
+                                        ),
+                                    ),
+                                    Err(e) => conn.token_failed(socket, e),
+                                }
+                            }
+                        });
+                    } else {
+                        self.token_failed(
+                            socket,
+                            JsValue::from_str(
+                                "the token function returned neither a string nor a Promise",
+                            ),
+                        );
+                    }
+                }
+            },
+        }
+    }
+
+    fn token_failed(&self, socket: u64, cause: JsValue) {
+        *self.last_event.borrow_mut() = cause;
+        self.feed(Input::TokenFailed { socket });
+    }
+
+    fn open(&self, socket: u64) {
+        let full = {
+            let token = self.token.borrow();
+            url::with_query(&self.base, &self.event, &token, &self.opts.params)
+        };
+        self.debug("connecting");
+        let ws = match WebSocket::new(&full) {
+            Ok(ws) => ws,
+            Err(e) => {
+                // The browser refused the URL itself (a blocked port, say): report and back off.
+                self.report(errors::make(
+                    ErrorKind::Connect,
+                    &format!("the browser refused to open {}", self.display_url()),
+                    Some(&e),
+                ));
+                self.feed(Input::Closed {
+                    socket,
+                    code: 1006,
+                    retry: true,
+                    now: js_sys::Date::now(),
+                });
+                return;
+            }
+        };
+        ws.set_binary_type(match self.opts.binary_type {
+            BinaryType::ArrayBuffer => web_sys::BinaryType::Arraybuffer,
+            BinaryType::Blob => web_sys::BinaryType::Blob,
+        });
+        let me = self.me.clone();
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+            if let Some(conn) = me.upgrade() {
+                *conn.last_event.borrow_mut() = e.into();
+                conn.feed(Input::Opened {
+                    socket,
+                    now: js_sys::Date::now(),
+                });
+            }
+        });
+        let me = self.me.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(conn) = me.upgrade() {
+                conn.deliver(&e);
+            }
+        });
+        let me = self.me.clone();
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_e: Event| {
+            if let Some(conn) = me.upgrade() {
+                conn.debug("socket error (the close event follows)");
+            }
+        });
+        let me = self.me.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            if let Some(conn) = me.upgrade() {
+                conn.closed(socket, e);
+            }
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        count_closures(4);
+        let old = self.socket.borrow_mut().replace(LiveSocket {
+            id: socket,
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_error: on_error,
+            _on_close: on_close,
+        });
+        drop(old);
+    }
+
+    fn closed(&self, socket: u64, e: CloseEvent) {
+        let live = {
+            let mut slot = self.socket.borrow_mut();
+            if slot.as_ref().is_some_and(|s| s.id == socket) {
+                slot.take()
+            } else {
+                None
+            }
+        };
+        drop(live);
+        self.debug(&format!("closed with code {}", e.code()));
+        let retry = match &self.opts.should_reconnect {
+            None => true,
+            Some(f) => match f.call1(&JsValue::NULL, &e) {
+                Ok(v) => v.is_truthy(),
+                Err(cause) => {
+                    self.report(errors::make(
+                        ErrorKind::Callback,
+                        "shouldReconnect threw; reconnecting anyway",
+                        Some(&cause),
+                    ));
+                    true
+                }
+            },
+        };
+        let code = e.code();
+        *self.last_event.borrow_mut() = e.into();
+        self.feed(Input::Closed {
+            socket,
+            code,
+            retry,
+            now: js_sys::Date::now(),
+        });
+    }
+
+    /// The per-message path: one `data()` read, one `JSON.parse` however many subscribers share the
+    /// connection, one call per callback.
+    fn deliver(&self, e: &MessageEvent) {
+        self.inbound.set(self.inbound.get().wrapping_add(1));
+        let data = e.data();
+        let is_text = data.is_string();
+        let subs = self.subscribers.borrow().clone();
+        let mut parsed: Option<Result<JsValue, JsValue>> = None;
+        for sub in subs.iter() {
+            let value = if is_text && sub.parse == ParseMode::Json {
+                let p = parsed.get_or_insert_with(|| json_parse(&data));
+                match p {
+                    Ok(v) => v.clone(),
+                    Err(cause) => {
+                        let err = errors::make(
+                            ErrorKind::Parse,
+                            "a text message is not JSON; the socket stays open",
+                            Some(cause),
+                        );
+                        let _ = Reflect::set(&err, &JsValue::from_str("raw"), &data);
+                        sub.error(&err);
+                        continue;
+                    }
+                }
+            } else {
+                data.clone()
+            };
+            sub.message(&value, e);
+        }
+    }
+
+    /// An error that belongs to every subscriber (connection-level).
+    fn report(&self, err: JsValue) {
+        let subs = self.subscribers.borrow().clone();
+        for sub in subs.iter() {
+            sub.error(&err);
+        }
+    }
+
+    fn notify(&self, note: Note) {
+        let subs = self.subscribers.borrow().clone();
+        match note {
+            Note::State(state) => {
+                self.debug(&format!("state {}", state.as_str()));
+                for s in subs.iter() {
+                    s.state(state);
+                }
+                if state == State::Closed {
+                    self.shutdown();
+                }
+            }
+            Note::Open => {
+                self.debug("open");
+                let ev = self.last_event.borrow().clone();
+                for s in subs.iter() {
+                    s.open(&ev);
+                }
+            }
+            Note::Close {
+                will_reconnect,
+                delay,
+            } => {
+                let ev = self.last_event.borrow().clone();
+                let ev = if ev.is_instance_of::<CloseEvent>() {
+                    ev
+                } else {
+                    errors::synthetic_close(1000, "closed by the client")
+                };
+                let info = Object::new();
+                let _ = Reflect::set(&info, &"willReconnect".into(), &will_reconnect.into());
+                let _ = Reflect::set(
+                    &info,
+                    &"delay".into(),
+                    &delay.map(JsValue::from_f64).unwrap_or(JsValue::NULL),
+                );
+                for s in subs.iter() {
+                    s.close(&ev, &info);
+                }
+            }
+            Note::Reconnect { attempt, delay } => {
+                self.debug(&format!("retry {attempt} in {delay:.0} ms"));
+                let info = Object::new();
+                let _ = Reflect::set(&info, &"attempt".into(), &attempt.into());
+                let _ = Reflect::set(&info, &"delay".into(), &delay.into());
+                for s in subs.iter() {
+                    s.reconnect(&info);
+                }
+            }
+            Note::Error { kind, message } => {
+                self.debug(&format!("error {}: {message}", kind.as_str()));
+                let cause = match kind {
+                    ErrorKind::Token => Some(self.last_event.borrow().clone()),
+                    _ => None,
+                };
+                let message = match kind {
+                    ErrorKind::Connect | ErrorKind::Timeout => {
+                        format!("{message} ({})", self.display_url())
+                    }
+                    _ => message,
+                };
+                self.report(errors::make(kind, &message, cause.as_ref()));
+            }
+        }
+    }
+
+    /// Closed for good: drop every browser resource and let the hub forget us.
+    fn shutdown(&self) {
+        let live = self.socket.borrow_mut().take();
+        drop(live);
+        let timers: Vec<Option<Armed>> = self
+            .timers
+            .borrow_mut()
+            .iter_mut()
+            .map(Option::take)
+            .collect();
+        drop(timers);
+        let hook = self.on_closed.borrow_mut().take();
+        if let Some(hook) = hook {
+            hook(self);
+        }
+    }
+}

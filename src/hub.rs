@@ -1,0 +1,226 @@
+//! The module-wide registry of connections.
+//!
+//! Connections belong to the module, not to the handle `socket()` returns, so the classic usage
+//! that ignores the handle keeps its subscription. Subscriptions with the same URL, event and token
+//! share one connection: the CodeChat server keeps one socket per instance and event and silently
+//! starves the older of two, so two sockets for one event would be a bug.
+//!
+//! The `HUB` borrow is never held while user code can run (creating a connection feeds it only after
+//! the borrow ends), so a hook that calls `socket()` is safe.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::driver::Connection;
+use crate::errors;
+use crate::machine::{Input, State};
+use crate::options::{PartialOptions, Token};
+use crate::subscriber::Subscriber;
+use crate::url;
+
+#[derive(Default)]
+struct Hub {
+    defaults: PartialOptions<Function>,
+    shared: HashMap<String, Rc<Connection>>,
+    unshared: Vec<Rc<Connection>>,
+    next_sub: u64,
+    lifecycle: Option<Lifecycle>,
+}
+
+thread_local! {
+    static HUB: RefCell<Hub> = RefCell::new(Hub::default());
+}
+
+/// The page's `online`, `offline` and `visibilitychange` listeners: one set for the module, shared by
+/// every connection (installed on first use, never per connection).
+struct Lifecycle {
+    _closures: Vec<Closure<dyn FnMut()>>,
+}
+
+fn install_lifecycle() -> Option<Lifecycle> {
+    let window = web_sys::window()?;
+    let mut closures = Vec::new();
+    let mut listen =
+        |target: &web_sys::EventTarget, name: &str, input: fn() -> Option<Input<JsValue>>| {
+            let c = Closure::<dyn FnMut()>::new(move || {
+                if let Some(input) = input() {
+                    broadcast(input);
+                }
+            });
+            let _ = target.add_event_listener_with_callback(name, c.as_ref().unchecked_ref());
+            closures.push(c);
+        };
+    listen(&window, "online", || Some(Input::Online));
+    listen(&window, "offline", || Some(Input::Offline));
+    if let Some(doc) = window.document() {
+        listen(&doc, "visibilitychange", || {
+            let visible = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+            visible.then_some(Input::Visible)
+        });
+    }
+    Some(Lifecycle {
+        _closures: closures,
+    })
+}
+
+fn broadcast(input: Input<JsValue>) {
+    let conns: Vec<Rc<Connection>> = HUB.with(|h| {
+        let h = h.borrow();
+        h.shared
+            .values()
+            .chain(h.unshared.iter())
+            .cloned()
+            .collect()
+    });
+    for c in conns {
+        c.feed(input.clone());
+    }
+}
+
+/// Layers `over` onto the defaults for later `socket()` calls; the numbers are checked now.
+pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
+    let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
+    let mut probe = merged.clone();
+    probe.url.get_or_insert_with(|| "ws://probe".into());
+    probe
+        .resolve()
+        .map_err(|e| errors::type_error(&e.to_string()))?;
+    if let Some(u) = &merged.url {
+        url::resolve(u, page_href().as_deref())
+            .map_err(|e| errors::type_error(&format!("option `url`: {e}")))?;
+    }
+    HUB.with(|h| h.borrow_mut().defaults = merged);
+    Ok(())
+}
+
+fn page_href() -> Option<String> {
+    web_sys::window()?.location().href().ok()
+}
+
+/// Creates a subscription: joins a shared connection or starts a new one.
+pub fn subscribe(
+    event: String,
+    callback: Function,
+    over: PartialOptions<Function>,
+) -> Result<(Rc<Connection>, Rc<Subscriber>), JsValue> {
+    let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
+    let opts = merged
+        .resolve()
+        .map_err(|e| errors::type_error(&e.to_string()))?;
+    let base = url::resolve(&opts.url, page_href().as_deref())
+        .map_err(|e| errors::type_error(&format!("option `url`: {e}")))?;
+    let key = match (&opts.token, opts.share) {
+        (Token::Static(t), true) => Some(share_key(&base, &opts.params, &event, t)),
+        _ => None,
+    };
+    let sub = HUB.with(|h| {
+        let mut h = h.borrow_mut();
+        h.next_sub += 1;
+        if h.lifecycle.is_none() {
+            h.lifecycle = install_lifecycle();
+        }
+        Rc::new(Subscriber::new(
+            h.next_sub,
+            opts.parse,
+            callback,
+            opts.hooks.clone(),
+        ))
+    });
+    let existing = key
+        .as_ref()
+        .and_then(|k| HUB.with(|h| h.borrow().shared.get(k).cloned()));
+    if let Some(conn) = existing {
+        conn.add(sub.clone());
+        return Ok((conn, sub));
+    }
+    let conn = Connection::new(event, base, opts, key);
+    conn.add(sub.clone());
+    register(&conn);
+    conn.feed(Input::Start);
+    Ok((conn, sub))
+}
+
+fn share_key(base: &str, params: &[(String, String)], event: &str, token: &str) -> String {
+    url::with_query(base, event, token, params)
+}
+
+fn register(conn: &Rc<Connection>) {
+    conn.set_on_closed(Box::new(forget));
+    HUB.with(|h| {
+        let mut h = h.borrow_mut();
+        match &conn.share_key {
+            Some(k) => {
+                h.shared.insert(k.clone(), conn.clone());
+            }
+            None => h.unshared.push(conn.clone()),
+        }
+    });
+}
+
+/// Called by a connection that closed for good. Dropping the hub's `Rc` happens after the borrow
+/// ends, so a connection's last owner never drops it while `HUB` is borrowed.
+fn forget(conn: &Connection) {
+    let removed = HUB.with(|h| {
+        let mut h = h.borrow_mut();
+        let mut removed = Vec::new();
+        if let Some(k) = &conn.share_key {
+            if h.shared.get(k).is_some_and(|c| std::ptr::eq(&**c, conn)) {
+                removed.extend(h.shared.remove(k));
+            }
+        }
+        h.unshared.retain(|c| {
+            let same = std::ptr::eq(&**c, conn);
+            if same {
+                removed.push(c.clone());
+            }
+            !same
+        });
+        removed
+    });
+    drop(removed);
+}
+
+/// A subscriber's `close()`: the last one closes the connection.
+pub fn unsubscribe(conn: &Rc<Connection>, sub: &Subscriber, code: u16, reason: String) {
+    if sub.closed.replace(true) {
+        return;
+    }
+    if conn.subscriber_count() <= 1 {
+        conn.feed(Input::Close { code, reason });
+        conn.remove(sub.id);
+        // Already closed for good (retries exhausted): make sure the hub holds nothing of it.
+        forget(conn);
+    } else {
+        conn.remove(sub.id);
+        sub.state(State::Closed);
+    }
+}
+
+/// A subscriber's `reconnect()`: a fresh attempt now; revives a connection that gave up.
+pub fn reconnect(conn: &Rc<Connection>) {
+    if conn.state() == State::Closed {
+        let vacant = conn
+            .share_key
+            .as_ref()
+            .is_none_or(|k| HUB.with(|h| !h.borrow().shared.contains_key(k)));
+        if vacant {
+            register(conn);
+        }
+    }
+    conn.feed(Input::Reconnect);
+}
+
+/// Connections the module holds (the leak tests read it).
+pub fn connection_count() -> usize {
+    HUB.with(|h| {
+        let h = h.borrow();
+        h.shared.len() + h.unshared.len()
+    })
+}

@@ -1,0 +1,24 @@
+//! event-socket: a dependable browser WebSocket client for servers that push one event stream per
+//! socket (the CodeChat / whatsapp-api style), written in Rust and compiled to WebAssembly.
+//!
+//! The decisions (when to connect, retry, give up, what to queue) live in [`machine`], plain Rust
+//! tested natively; the browser side (`driver`, `hub`, `js`) only performs them.
+
+pub mod backoff;
+pub mod machine;
+pub mod options;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod driver;
+#[cfg(target_arch = "wasm32")]
+mod errors;
+#[cfg(target_arch = "wasm32")]
+mod hub;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
+mod subscriber;
+
+#[cfg(target_arch = "wasm32")]
+pub use js::{configure, socket, Subscription};

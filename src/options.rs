@@ -1,0 +1,439 @@
+//! Options: defaults, merging (`configure()` then per-socket), and validation, in plain Rust.
+//!
+//! `F` is the type of a caller-supplied function (a `js_sys::Function` in the browser); keeping it
+//! generic lets native tests cover every rule without a browser. Every error names the option,
+//! because the message ends up in a `TypeError` a web developer reads in the console.
+
+use std::fmt;
+
+use crate::backoff::Backoff;
+use crate::machine::{Config, Heartbeat};
+
+/// How text frames reach the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseMode {
+    #[default]
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BinaryType {
+    #[default]
+    ArrayBuffer,
+    Blob,
+}
+
+/// A token given once, or a function called before every attempt (fresh tokens).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Token<F> {
+    Static(String),
+    Dynamic(F),
+}
+
+/// The heartbeat as given; `message` is sent as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatSpec {
+    pub interval: f64,
+    pub timeout: f64,
+    pub message: String,
+}
+
+/// The lifecycle hooks of one subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hooks<F> {
+    pub on_open: Option<F>,
+    pub on_close: Option<F>,
+    pub on_error: Option<F>,
+    pub on_reconnect: Option<F>,
+    pub on_state_change: Option<F>,
+}
+
+impl<F> Default for Hooks<F> {
+    fn default() -> Self {
+        Hooks {
+            on_open: None,
+            on_close: None,
+            on_error: None,
+            on_reconnect: None,
+            on_state_change: None,
+        }
+    }
+}
+
+/// Options as the caller gave them: every field optional, so `configure()` defaults and
+/// per-socket options can be layered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartialOptions<F> {
+    pub url: Option<String>,
+    pub token: Option<Token<F>>,
+    pub params: Option<Vec<(String, String)>>,
+    pub reconnect_interval: Option<f64>,
+    pub max_reconnect_interval: Option<f64>,
+    pub backoff_factor: Option<f64>,
+    pub jitter: Option<f64>,
+    pub max_retries: Option<f64>,
+    pub min_uptime: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    /// `Some(None)`: explicitly off (`heartbeat: null`).
+    pub heartbeat: Option<Option<HeartbeatSpec>>,
+    pub queue_limit: Option<f64>,
+    pub parse: Option<ParseMode>,
+    pub binary_type: Option<BinaryType>,
+    pub share: Option<bool>,
+    pub should_reconnect: Option<F>,
+    pub debug: Option<bool>,
+    pub hooks: Hooks<F>,
+}
+
+impl<F> Default for PartialOptions<F> {
+    fn default() -> Self {
+        PartialOptions {
+            url: None,
+            token: None,
+            params: None,
+            reconnect_interval: None,
+            max_reconnect_interval: None,
+            backoff_factor: None,
+            jitter: None,
+            max_retries: None,
+            min_uptime: None,
+            connect_timeout: None,
+            heartbeat: None,
+            queue_limit: None,
+            parse: None,
+            binary_type: None,
+            share: None,
+            should_reconnect: None,
+            debug: None,
+            hooks: Hooks::default(),
+        }
+    }
+}
+
+/// Validated options for one subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options<F> {
+    pub url: String,
+    pub token: Token<F>,
+    pub params: Vec<(String, String)>,
+    pub config: Config,
+    pub heartbeat_message: String,
+    pub parse: ParseMode,
+    pub binary_type: BinaryType,
+    pub share: bool,
+    pub should_reconnect: Option<F>,
+    pub debug: bool,
+    pub hooks: Hooks<F>,
+}
+
+/// A bad option: `field` is the camelCase name the caller wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionsError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl OptionsError {
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        OptionsError {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event-socket: option `{}` {}", self.field, self.problem)
+    }
+}
+
+/// Browsers clamp longer `setTimeout` delays to 1 ms; a larger delay is treated as "never".
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+fn ms(field: &'static str, v: Option<f64>, default: f64) -> Result<f64, OptionsError> {
+    let v = v.unwrap_or(default);
+    if v.is_nan() || v < 0.0 {
+        return Err(OptionsError::new(
+            field,
+            format!("must be a number of milliseconds >= 0, got {v}"),
+        ));
+    }
+    Ok(v.min(MAX_TIMER_MS))
+}
+
+impl<F: Clone> PartialOptions<F> {
+    /// `over` wins field by field (hooks too).
+    pub fn merged_with(&self, over: &PartialOptions<F>) -> PartialOptions<F> {
+        fn pick<T: Clone>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+            b.clone().or_else(|| a.clone())
+        }
+        PartialOptions {
+            url: pick(&self.url, &over.url),
+            token: pick(&self.token, &over.token),
+            params: pick(&self.params, &over.params),
+            reconnect_interval: pick(&self.reconnect_interval, &over.reconnect_interval),
+            max_reconnect_interval: pick(
+                &self.max_reconnect_interval,
+                &over.max_reconnect_interval,
+            ),
+            backoff_factor: pick(&self.backoff_factor, &over.backoff_factor),
+            jitter: pick(&self.jitter, &over.jitter),
+            max_retries: pick(&self.max_retries, &over.max_retries),
+            min_uptime: pick(&self.min_uptime, &over.min_uptime),
+            connect_timeout: pick(&self.connect_timeout, &over.connect_timeout),
+            heartbeat: pick(&self.heartbeat, &over.heartbeat),
+            queue_limit: pick(&self.queue_limit, &over.queue_limit),
+            parse: pick(&self.parse, &over.parse),
+            binary_type: pick(&self.binary_type, &over.binary_type),
+            share: pick(&self.share, &over.share),
+            should_reconnect: pick(&self.should_reconnect, &over.should_reconnect),
+            debug: pick(&self.debug, &over.debug),
+            hooks: Hooks {
+                on_open: pick(&self.hooks.on_open, &over.hooks.on_open),
+                on_close: pick(&self.hooks.on_close, &over.hooks.on_close),
+                on_error: pick(&self.hooks.on_error, &over.hooks.on_error),
+                on_reconnect: pick(&self.hooks.on_reconnect, &over.hooks.on_reconnect),
+                on_state_change: pick(&self.hooks.on_state_change, &over.hooks.on_state_change),
+            },
+        }
+    }
+
+    /// Applies the defaults of the options table and checks every value.
+    pub fn resolve(&self) -> Result<Options<F>, OptionsError> {
+        let url =
+            match &self.url {
+                Some(u) if !u.trim().is_empty() => u.clone(),
+                _ => return Err(OptionsError::new(
+                    "url",
+                    "is required: pass it to configure() or to socket() (ws://, wss:// or a path)",
+                )),
+            };
+        let initial = ms("reconnectInterval", self.reconnect_interval, 1000.0)?;
+        let max = ms("maxReconnectInterval", self.max_reconnect_interval, 30000.0)?;
+        let factor = self.backoff_factor.unwrap_or(2.0);
+        if !(factor >= 1.0 && factor.is_finite()) {
+            return Err(OptionsError::new(
+                "backoffFactor",
+                format!("must be a finite number >= 1, got {factor}"),
+            ));
+        }
+        let jitter = self.jitter.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&jitter) {
+            return Err(OptionsError::new(
+                "jitter",
+                format!("must be between 0 and 1, got {jitter}"),
+            ));
+        }
+        let max_retries = match self.max_retries {
+            None => None,
+            Some(v) if v == f64::INFINITY => None,
+            Some(v) if v >= 0.0 && v.fract() == 0.0 => Some(v.min(u32::MAX as f64) as u32),
+            Some(v) => {
+                return Err(OptionsError::new(
+                    "maxRetries",
+                    format!("must be a whole number >= 0 or Infinity, got {v}"),
+                ))
+            }
+        };
+        let min_uptime = ms("minUptime", self.min_uptime, 5000.0)?;
+        let connect_timeout = match self.connect_timeout {
+            Some(v) if v == f64::INFINITY || v == 0.0 => None,
+            v => Some(ms("connectTimeout", v, 10000.0)?),
+        };
+        let (heartbeat, heartbeat_message) = match self.heartbeat.clone().flatten() {
+            None => (None, String::new()),
+            Some(h) => {
+                if !(h.interval > 0.0 && h.interval.is_finite()) {
+                    return Err(OptionsError::new(
+                        "heartbeat",
+                        format!(
+                            "interval must be a number of milliseconds > 0, got {}",
+                            h.interval
+                        ),
+                    ));
+                }
+                if !(h.timeout > 0.0 && h.timeout.is_finite()) {
+                    return Err(OptionsError::new(
+                        "heartbeat",
+                        format!(
+                            "timeout must be a number of milliseconds > 0, got {}",
+                            h.timeout
+                        ),
+                    ));
+                }
+                (
+                    Some(Heartbeat {
+                        interval: h.interval.min(MAX_TIMER_MS),
+                        timeout: h.timeout.min(MAX_TIMER_MS),
+                    }),
+                    h.message,
+                )
+            }
+        };
+        let queue_limit = match self.queue_limit {
+            None => 1000,
+            Some(v) if v == f64::INFINITY => usize::MAX,
+            Some(v) if v >= 0.0 && v.fract() == 0.0 => v as usize,
+            Some(v) => {
+                return Err(OptionsError::new(
+                    "queueLimit",
+                    format!("must be a whole number >= 0, got {v}"),
+                ))
+            }
+        };
+        Ok(Options {
+            url,
+            token: self
+                .token
+                .clone()
+                .unwrap_or_else(|| Token::Static(String::new())),
+            params: self.params.clone().unwrap_or_default(),
+            config: Config {
+                backoff: Backoff {
+                    initial,
+                    max,
+                    factor,
+                    jitter,
+                },
+                max_retries,
+                min_uptime,
+                connect_timeout,
+                queue_limit,
+                heartbeat,
+            },
+            heartbeat_message,
+            parse: self.parse.unwrap_or_default(),
+            binary_type: self.binary_type.unwrap_or_default(),
+            share: self.share.unwrap_or(true),
+            should_reconnect: self.should_reconnect.clone(),
+            debug: self.debug.unwrap_or(false),
+            hooks: self.hooks.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_url() -> PartialOptions<()> {
+        PartialOptions {
+            url: Some("ws://h/ws/events".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_options_table() {
+        let o = with_url().resolve().unwrap();
+        assert_eq!(o.config, Config::default());
+        assert_eq!(o.token, Token::Static(String::new()));
+        assert!(o.share);
+        assert_eq!(o.parse, ParseMode::Json);
+        assert_eq!(o.binary_type, BinaryType::ArrayBuffer);
+    }
+
+    #[test]
+    fn per_socket_options_override_configure() {
+        let base = PartialOptions {
+            token: Some(Token::Static("a".into())),
+            reconnect_interval: Some(3000.0),
+            ..with_url()
+        };
+        let over = PartialOptions {
+            reconnect_interval: Some(10.0),
+            ..Default::default()
+        };
+        let o = base.merged_with(&over).resolve().unwrap();
+        assert_eq!(o.config.backoff.initial, 10.0);
+        assert_eq!(o.token, Token::Static("a".into()));
+        assert_eq!(o.url, "ws://h/ws/events");
+    }
+
+    #[test]
+    fn every_bad_value_names_its_option() {
+        let cases: Vec<(PartialOptions<()>, &str)> = vec![
+            (PartialOptions::default(), "url"),
+            (
+                PartialOptions {
+                    reconnect_interval: Some(-1.0),
+                    ..with_url()
+                },
+                "reconnectInterval",
+            ),
+            (
+                PartialOptions {
+                    reconnect_interval: Some(f64::NAN),
+                    ..with_url()
+                },
+                "reconnectInterval",
+            ),
+            (
+                PartialOptions {
+                    backoff_factor: Some(0.5),
+                    ..with_url()
+                },
+                "backoffFactor",
+            ),
+            (
+                PartialOptions {
+                    jitter: Some(1.5),
+                    ..with_url()
+                },
+                "jitter",
+            ),
+            (
+                PartialOptions {
+                    max_retries: Some(1.5),
+                    ..with_url()
+                },
+                "maxRetries",
+            ),
+            (
+                PartialOptions {
+                    queue_limit: Some(-3.0),
+                    ..with_url()
+                },
+                "queueLimit",
+            ),
+            (
+                PartialOptions {
+                    min_uptime: Some(-3.0),
+                    ..with_url()
+                },
+                "minUptime",
+            ),
+            (
+                PartialOptions {
+                    heartbeat: Some(Some(HeartbeatSpec {
+                        interval: 0.0,
+                        timeout: 1.0,
+                        message: "p".into(),
+                    })),
+                    ..with_url()
+                },
+                "heartbeat",
+            ),
+        ];
+        for (o, field) in cases {
+            let e = o.resolve().unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn infinity_means_unbounded() {
+        let o = PartialOptions {
+            max_retries: Some(f64::INFINITY),
+            connect_timeout: Some(f64::INFINITY),
+            ..with_url()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(o.config.max_retries, None);
+        assert_eq!(o.config.connect_timeout, None);
+    }
+}

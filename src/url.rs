@@ -1,0 +1,259 @@
+//! Building the connection URL, in plain Rust so that every encoding rule is tested natively.
+//!
+//! The CodeChat server reads `event` and `token` from the query string; the classic client encodes
+//! them with `encodeURIComponent`, so we encode byte for byte the same way: a server that decodes what
+//! that client sends decodes what we send.
+
+use std::fmt;
+
+/// Why a URL cannot be used for a WebSocket; the message names the problem for a `TypeError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    Empty,
+    /// `http:`, `ftp:` … : only `ws:`/`wss:` or a path are accepted.
+    Scheme(String),
+    /// A relative URL but no page location to resolve it against (e.g. in a worker without location).
+    NoBase(String),
+    /// Nothing after `ws://`.
+    NoHost(String),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::Empty => write!(f, "url is empty"),
+            UrlError::Scheme(u) => write!(
+                f,
+                "url {u:?} is not a WebSocket URL: use ws://, wss:// or a page-relative path"
+            ),
+            UrlError::NoBase(u) => {
+                write!(
+                    f,
+                    "url {u:?} is relative but there is no page location to resolve it against"
+                )
+            }
+            UrlError::NoHost(u) => write!(f, "url {u:?} has no host"),
+        }
+    }
+}
+
+/// Encodes like JavaScript's `encodeURIComponent`: every byte of the UTF-8 form is percent-encoded
+/// except `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+pub fn encode_uri_component(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Turns the `url` option into an absolute `ws:`/`wss:` URL without fragment.
+///
+/// `page` is the page's `location.href` (http/https); a path is resolved against it the way a browser
+/// would, with http mapped to ws and https to wss, so a page served through a dev proxy works unchanged.
+pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(UrlError::Empty);
+    }
+    // A WebSocket URL may not carry a fragment: the browser constructor throws on one.
+    let url = url.split('#').next().unwrap_or_default();
+    if let Some((scheme, rest)) = split_scheme(url) {
+        let scheme = scheme.to_ascii_lowercase();
+        let ws_scheme = match scheme.as_str() {
+            "ws" | "wss" => scheme,
+            _ => return Err(UrlError::Scheme(url.to_string())),
+        };
+        let rest = rest
+            .strip_prefix("//")
+            .ok_or_else(|| UrlError::NoHost(url.to_string()))?;
+        if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
+            return Err(UrlError::NoHost(url.to_string()));
+        }
+        return Ok(format!("{ws_scheme}://{rest}"));
+    }
+    let page = page.ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+    let (page_scheme, page_rest) =
+        split_scheme(page).ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+    let ws_scheme = match page_scheme.to_ascii_lowercase().as_str() {
+        "https" | "wss" => "wss",
+        "http" | "ws" => "ws",
+        _ => return Err(UrlError::NoBase(url.to_string())),
+    };
+    let page_rest = page_rest
+        .strip_prefix("//")
+        .ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+    let authority_end = page_rest.find(['/', '?', '#']).unwrap_or(page_rest.len());
+    let authority = &page_rest[..authority_end];
+    if let Some(net) = url.strip_prefix("//") {
+        return Ok(format!("{ws_scheme}://{net}"));
+    }
+    let page_path = page_rest[authority_end..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    let path = if url.starts_with('/') {
+        url.to_string()
+    } else if url.starts_with('?') {
+        format!(
+            "{}{url}",
+            if page_path.is_empty() { "/" } else { page_path }
+        )
+    } else {
+        let dir = match page_path.rfind('/') {
+            Some(i) => &page_path[..=i],
+            None => "/",
+        };
+        format!("{dir}{url}")
+    };
+    Ok(format!("{ws_scheme}://{authority}{path}"))
+}
+
+/// `scheme:rest` when `url` starts with a syntactically valid scheme.
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let colon = url.find(':')?;
+    let scheme = &url[..colon];
+    let mut chars = scheme.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+        Some((scheme, &url[colon + 1..]))
+    } else {
+        None
+    }
+}
+
+/// Appends `params`, then `event` and `token`, to an absolute URL, keeping the query it already has.
+pub fn with_query(base: &str, event: &str, token: &str, params: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(base.len() + event.len() + token.len() + 32);
+    out.push_str(base);
+    let mut sep = if base.contains('?') {
+        if base.ends_with('?') || base.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
+    } else {
+        "?"
+    };
+    let pairs = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("event", event), ("token", token)]);
+    for (k, v) in pairs {
+        out.push_str(sep);
+        out.push_str(&encode_uri_component(k));
+        out.push('=');
+        out.push_str(&encode_uri_component(v));
+        sep = "&";
+    }
+    out
+}
+
+/// The URL as the caller may see it (`url`, logs, error messages): the token's value is replaced,
+/// because a token must never reach a console or an error tracker.
+pub fn display(base: &str, event: &str, has_token: bool, params: &[(String, String)]) -> String {
+    let mut u = with_query(base, event, "", params);
+    if has_token {
+        u.push_str("[redacted]");
+    }
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_exactly_like_encode_uri_component() {
+        // Expected values from JavaScript's encodeURIComponent.
+        assert_eq!(
+            encode_uri_component("a+b&c=d#e/ü 😀"),
+            "a%2Bb%26c%3Dd%23e%2F%C3%BC%20%F0%9F%98%80"
+        );
+        assert_eq!(encode_uri_component("-_.!~*'()"), "-_.!~*'()");
+        assert_eq!(encode_uri_component("?%:@$,;"), "%3F%25%3A%40%24%2C%3B");
+    }
+
+    #[test]
+    fn keeps_existing_query_and_appends_event_and_token() {
+        let u = with_query("ws://h:1/ws/events?x=1", "messages.upsert", "t k", &[]);
+        assert_eq!(
+            u,
+            "ws://h:1/ws/events?x=1&event=messages.upsert&token=t%20k"
+        );
+        let u = with_query("ws://h/ws", "e", "", &[("a b".into(), "c&d".into())]);
+        assert_eq!(u, "ws://h/ws?a%20b=c%26d&event=e&token=");
+        assert_eq!(
+            with_query("ws://h/?", "e", "t", &[]),
+            "ws://h/?event=e&token=t"
+        );
+    }
+
+    #[test]
+    fn resolves_paths_against_the_page() {
+        let page = Some("https://example.com:8443/app/index.html?q=1#top");
+        assert_eq!(
+            resolve("/ws/events", page).as_deref(),
+            Ok("wss://example.com:8443/ws/events")
+        );
+        assert_eq!(
+            resolve("ws/events", page).as_deref(),
+            Ok("wss://example.com:8443/app/ws/events")
+        );
+        assert_eq!(
+            resolve("//other:1/x", page).as_deref(),
+            Ok("wss://other:1/x")
+        );
+        assert_eq!(
+            resolve("/echo", Some("http://127.0.0.1:8080")).as_deref(),
+            Ok("ws://127.0.0.1:8080/echo")
+        );
+    }
+
+    #[test]
+    fn accepts_ws_and_wss_and_drops_fragments() {
+        assert_eq!(resolve("WS://h:1/p#f", None).as_deref(), Ok("ws://h:1/p"));
+        assert_eq!(
+            resolve(" wss://h/p?a=1 ", None).as_deref(),
+            Ok("wss://h/p?a=1")
+        );
+    }
+
+    #[test]
+    fn rejects_what_a_websocket_cannot_open() {
+        assert_eq!(resolve("", None), Err(UrlError::Empty));
+        assert!(matches!(
+            resolve("http://h/", None),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(resolve("ws:///p", None), Err(UrlError::NoHost(_))));
+        assert!(matches!(resolve("ws:h", None), Err(UrlError::NoHost(_))));
+        assert!(matches!(resolve("/p", None), Err(UrlError::NoBase(_))));
+        assert!(matches!(
+            resolve("/p", Some("file:///x")),
+            Err(UrlError::NoBase(_))
+        ));
+        assert!(UrlError::Scheme("http://h".into())
+            .to_string()
+            .contains("ws://"));
+    }
+
+    #[test]
+    fn display_hides_the_token() {
+        assert_eq!(
+            display("ws://h/ws", "e", true, &[]),
+            "ws://h/ws?event=e&token=[redacted]"
+        );
+        assert_eq!(
+            display("ws://h/ws", "e", false, &[]),
+            "ws://h/ws?event=e&token="
+        );
+    }
+}

@@ -713,5 +713,5 @@ impl<M> Machine<M> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

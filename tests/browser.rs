@@ -1,0 +1,531 @@
+//! The core against the real event server, in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use event_socket::{configure, socket};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Fast retries so that the tests run in seconds; jitter off so that the counts are exact.
+fn fast(tok: &str, extra: &[(&str, JsValue)]) -> JsValue {
+    let mut pairs: Vec<(&str, JsValue)> = vec![
+        ("url", events_url().into()),
+        ("token", tok.into()),
+        ("reconnectInterval", 100.into()),
+        ("maxReconnectInterval", 400.into()),
+        ("jitter", 0.into()),
+        ("minUptime", 0.into()),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(p, _)| p != k);
+        pairs.push((k, v.clone()));
+    }
+    opts(&pairs)
+}
+
+#[wasm_bindgen_test]
+async fn events_reach_the_right_callback_as_parsed_json() {
+    let _turn = serial().await;
+    let tok = token("deliver").await;
+    let msgs = Recorder::new();
+    let conn = Recorder::new();
+    let a = socket(&"messages.upsert".into(), &f(&msgs), &fast(&tok, &[])).unwrap();
+    let b = socket(&"connection.update".into(), &f(&conn), &fast(&tok, &[])).unwrap();
+    wait_for("both open", 5000, || {
+        a.state() == "open" && b.state() == "open"
+    })
+    .await;
+    assert_eq!(
+        deliver(
+            "deliver",
+            "messages.upsert",
+            r#"{"keyId":"K1","pushName":"Ana","content":{"text":"oi"}}"#
+        )
+        .await,
+        1.0
+    );
+    wait_for("message delivered", 3000, || msgs.len() == 1).await;
+    let data = msgs.arg(0);
+    assert_eq!(get(&data, "keyId").as_string().as_deref(), Some("K1"));
+    assert_eq!(
+        get(&get(&data, "content"), "text").as_string().as_deref(),
+        Some("oi")
+    );
+    assert!(
+        msgs.arg2(0).is_instance_of::<web_sys::MessageEvent>(),
+        "second argument is the MessageEvent"
+    );
+    sleep(100).await;
+    assert_eq!(conn.len(), 0, "the other event's callback got nothing");
+    a.close(None, None).unwrap();
+    b.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn three_subscriptions_at_once_each_get_their_own_events() {
+    let _turn = serial().await;
+    let tok = token("three").await;
+    let events = ["messages.upsert", "connection.update", "qrcode.updated"];
+    let recs: Vec<Recorder> = events.iter().map(|_| Recorder::new()).collect();
+    let subs: Vec<_> = events
+        .iter()
+        .zip(&recs)
+        .map(|(e, r)| socket(&(*e).into(), &f(r), &fast(&tok, &[])).unwrap())
+        .collect();
+    wait_for("all open", 5000, || {
+        subs.iter().all(|s| s.state() == "open")
+    })
+    .await;
+    for (i, e) in events.iter().enumerate() {
+        for n in 0..=i {
+            deliver("three", e, &format!(r#"{{"n":{n}}}"#)).await;
+        }
+    }
+    wait_for("all delivered", 3000, || {
+        recs.iter()
+            .enumerate()
+            .all(|(i, r)| r.len() as usize == i + 1)
+    })
+    .await;
+    for s in &subs {
+        s.close(None, None).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn reconnects_after_drops_and_a_restart_with_the_same_event_token_and_callback() {
+    let _turn = serial().await;
+    control("/control/reset").await;
+    let tok = token("recon").await;
+    let msgs = Recorder::new();
+    let states = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&msgs),
+        &fast(&tok, &[("onStateChange", f(&states))]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    for (round, drop) in [
+        "/control/drop?mode=abrupt",
+        "/control/drop?mode=close&code=1012",
+        "/control/restart?down_ms=600",
+    ]
+    .iter()
+    .enumerate()
+    {
+        control(drop).await;
+        wait_for("reconnecting", 3000, || sub.state() != "open").await;
+        wait_for("open again", 8000, || sub.state() == "open").await;
+        deliver(
+            "recon",
+            "messages.upsert",
+            &format!(r#"{{"round":{round}}}"#),
+        )
+        .await;
+        wait_for("delivery continues", 3000, || {
+            msgs.len() as usize == round + 1
+        })
+        .await;
+        assert_eq!(get(&msgs.last(), "round").as_f64(), Some(round as f64));
+    }
+    assert!(
+        states.strings().contains(&"reconnecting".to_string()),
+        "{:?}",
+        states.strings()
+    );
+    assert_eq!(
+        open_count("recon", "messages.upsert").await,
+        1.0,
+        "one socket for one subscription"
+    );
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn close_while_open_never_reconnects() {
+    let _turn = serial().await;
+    let tok = token("close-open").await;
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &fast(&tok, &[]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    let before = connects("close-open", "messages.upsert").await;
+    sub.close(None, None).unwrap();
+    sub.close(None, None).unwrap(); // twice is fine
+    assert_eq!(sub.state(), "closed");
+    sleep(400).await; // > 3 retry intervals
+    assert_eq!(connects("close-open", "messages.upsert").await, before);
+    assert_eq!(open_count("close-open", "messages.upsert").await, 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn close_while_connecting_never_reconnects() {
+    let _turn = serial().await;
+    let tok = token("close-conn").await;
+    control("/control/stall?ms=400").await;
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &fast(&tok, &[]),
+    )
+    .unwrap();
+    assert_eq!(sub.state(), "connecting");
+    sleep(50).await;
+    sub.close(None, None).unwrap();
+    assert_eq!(sub.state(), "closed");
+    sleep(800).await;
+    assert_eq!(connects("close-conn", "messages.upsert").await, 0.0);
+    assert_eq!(open_count("close-conn", "messages.upsert").await, 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn close_while_waiting_to_retry_never_reconnects() {
+    let _turn = serial().await;
+    let tok = token("close-wait").await;
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &fast(
+            &tok,
+            &[
+                ("reconnectInterval", 150.into()),
+                ("backoffFactor", 1.into()),
+            ],
+        ),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    control("/control/drop?mode=abrupt").await;
+    wait_for("reconnecting", 3000, || sub.state() == "reconnecting").await;
+    sub.close(None, None).unwrap();
+    let before = connects("close-wait", "messages.upsert").await;
+    sleep(600).await;
+    assert_eq!(connects("close-wait", "messages.upsert").await, before);
+    assert_eq!(open_count("close-wait", "messages.upsert").await, 0.0);
+    assert_eq!(sub.state(), "closed");
+}
+
+#[wasm_bindgen_test]
+async fn a_rejected_token_is_reported_and_retried_with_backoff_not_in_a_tight_loop() {
+    let _turn = serial().await;
+    control("/control/reset").await;
+    let errors = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &fast(
+            "not-a-jwt",
+            &[
+                ("onError", f(&errors)),
+                ("maxReconnectInterval", 10000.into()),
+            ],
+        ),
+    )
+    .unwrap();
+    sleep(1700).await;
+    let attempts = get(&stats().await, "attempts").as_f64().unwrap_or(0.0);
+    sub.close(None, None).unwrap();
+    // 100, 200, 400, 800 ms: the first attempt and at most 4 retries fit in 1.7 s.
+    assert!((2.0..=5.0).contains(&attempts), "attempts: {attempts}");
+    assert!(
+        errors.kinds().iter().all(|k| k == "connect"),
+        "{:?}",
+        errors.kinds()
+    );
+    assert!(errors.len() >= 2);
+    let msg = get(&errors.arg(0), "message")
+        .as_string()
+        .unwrap_or_default();
+    assert!(
+        !msg.contains("not-a-jwt"),
+        "the token leaked into an error: {msg}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn text_that_is_not_json_goes_to_on_error_and_the_socket_stays_open() {
+    let _turn = serial().await;
+    let tok = token("nonjson").await;
+    let msgs = Recorder::new();
+    let errors = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&msgs),
+        &fast(&tok, &[("onError", f(&errors))]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    post(
+        "/events/nonjson/messages.upsert?raw=text",
+        "hello <not json>",
+    )
+    .await;
+    wait_for("parse error", 3000, || errors.len() == 1).await;
+    assert_eq!(errors.kinds(), vec!["parse"]);
+    assert_eq!(
+        get(&errors.arg(0), "raw").as_string().as_deref(),
+        Some("hello <not json>")
+    );
+    deliver("nonjson", "messages.upsert", r#"{"ok":true}"#).await;
+    wait_for("next message", 3000, || msgs.len() == 1).await;
+    assert_eq!(sub.state(), "open");
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn parse_text_hands_over_the_raw_string() {
+    let _turn = serial().await;
+    let tok = token("astext").await;
+    let msgs = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&msgs),
+        &fast(&tok, &[("parse", "text".into())]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    deliver("astext", "messages.upsert", r#"{"a":1}"#).await;
+    wait_for("message", 3000, || msgs.len() == 1).await;
+    assert_eq!(msgs.arg(0).as_string().as_deref(), Some(r#"{"a":1}"#));
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn binary_frames_reach_the_callback_unparsed() {
+    let _turn = serial().await;
+    let tok = token("binary").await;
+    let msgs = Recorder::new();
+    let sub = socket(&"messages.upsert".into(), &f(&msgs), &fast(&tok, &[])).unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    post("/events/binary/messages.upsert?raw=binary", "\u{1}\u{2}xyz").await;
+    wait_for("binary message", 3000, || msgs.len() == 1).await;
+    let buf = msgs
+        .arg(0)
+        .dyn_into::<js_sys::ArrayBuffer>()
+        .expect("an ArrayBuffer");
+    assert_eq!(
+        js_sys::Uint8Array::new(&buf).to_vec(),
+        b"\x01\x02xyz".to_vec()
+    );
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_throwing_callback_is_reported_and_breaks_nothing_else() {
+    let _turn = serial().await;
+    let tok = token("throwing").await;
+    let bad = Recorder::throwing();
+    let bad_errors = Recorder::new();
+    let good = Recorder::new();
+    let s1 = socket(
+        &"messages.upsert".into(),
+        &f(&bad),
+        &fast(&tok, &[("onError", f(&bad_errors))]),
+    )
+    .unwrap();
+    let s2 = socket(&"chats.update".into(), &f(&good), &fast(&tok, &[])).unwrap();
+    wait_for("open", 5000, || {
+        s1.state() == "open" && s2.state() == "open"
+    })
+    .await;
+    for i in 0..3 {
+        deliver("throwing", "messages.upsert", &format!("{{\"i\":{i}}}")).await;
+        deliver("throwing", "chats.update", &format!("{{\"i\":{i}}}")).await;
+    }
+    wait_for("all delivered", 3000, || bad.len() == 3 && good.len() == 3).await;
+    assert_eq!(bad_errors.kinds(), vec!["callback"; 3]);
+    assert_eq!(
+        get(&get(&bad_errors.arg(0), "cause"), "message")
+            .as_string()
+            .as_deref(),
+        Some("boom")
+    );
+    assert_eq!(s1.state(), "open");
+    s1.close(None, None).unwrap();
+    s2.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn event_names_and_params_are_encoded_like_encode_uri_component() {
+    let _turn = serial().await;
+    let odd = "a+b&c=d#e/ü 😀";
+    let expected = js(&format!("encodeURIComponent({odd:?})"))
+        .as_string()
+        .unwrap();
+    let sub = socket(
+        &odd.into(),
+        &f(&Recorder::new()),
+        &opts(&[
+            ("url", format!("{}?keep=1", echo_url()).into()),
+            ("token", odd.into()),
+            ("params", opts(&[(odd, odd.into())])),
+        ]),
+    )
+    .unwrap();
+    let url = sub.url();
+    assert_eq!(
+        url,
+        format!(
+            "{}?keep=1&{expected}={expected}&event={expected}&token=[redacted]",
+            echo_url()
+        )
+    );
+    assert_eq!(sub.event_name(), odd);
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn dropping_the_handle_keeps_the_subscription() {
+    let _turn = serial().await;
+    let tok = token("dropped").await;
+    let msgs = Recorder::new();
+    {
+        let _ = socket(&"messages.upsert".into(), &f(&msgs), &fast(&tok, &[])).unwrap();
+    }
+    let mut delivered = 0.0;
+    for _ in 0..100 {
+        delivered = deliver("dropped", "messages.upsert", "{}").await;
+        if delivered == 1.0 {
+            break;
+        }
+        sleep(30).await;
+    }
+    assert_eq!(delivered, 1.0);
+    wait_for("message after the handle was dropped", 3000, || {
+        msgs.len() == 1
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn same_event_and_token_share_one_socket() {
+    let _turn = serial().await;
+    let tok = token("shared").await;
+    let a = Recorder::new();
+    let b = Recorder::new();
+    let s1 = socket(&"messages.upsert".into(), &f(&a), &fast(&tok, &[])).unwrap();
+    let s2 = socket(&"messages.upsert".into(), &f(&b), &fast(&tok, &[])).unwrap();
+    wait_for("open", 5000, || {
+        s1.state() == "open" && s2.state() == "open"
+    })
+    .await;
+    assert_eq!(open_count("shared", "messages.upsert").await, 1.0);
+    deliver("shared", "messages.upsert", "{}").await;
+    wait_for("both callbacks", 3000, || a.len() == 1 && b.len() == 1).await;
+    s1.close(None, None).unwrap();
+    assert_eq!(s1.state(), "closed");
+    assert_eq!(s2.state(), "open");
+    deliver("shared", "messages.upsert", "{}").await;
+    wait_for("the other keeps receiving", 3000, || b.len() == 2).await;
+    assert_eq!(a.len(), 1);
+    s2.close(None, None).unwrap();
+    sleep(200).await;
+    assert_eq!(open_count("shared", "messages.upsert").await, 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn send_queues_while_connecting_and_echo_returns_in_order() {
+    let _turn = serial().await;
+    let got = Recorder::new();
+    let sub = socket(
+        &"echo".into(),
+        &f(&got),
+        &opts(&[("url", echo_url().into()), ("parse", "text".into())]),
+    )
+    .unwrap();
+    assert!(sub.send(&"one".into()).unwrap());
+    assert!(sub.send(&js("({ two: 2 })")).unwrap());
+    wait_for("echoes", 5000, || got.len() == 2).await;
+    assert_eq!(got.strings(), vec!["one", r#"{"two":2}"#]);
+    sub.close(None, None).unwrap();
+    assert!(
+        !sub.send(&"late".into()).unwrap(),
+        "send after close returns false"
+    );
+}
+
+fn type_error_message(r: Result<impl Sized, JsValue>) -> String {
+    let e = r.err().expect("a TypeError");
+    assert!(
+        e.is_instance_of::<js_sys::TypeError>(),
+        "not a TypeError: {e:?}"
+    );
+    get(&e, "message").as_string().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_throw_type_errors_that_name_the_problem() {
+    let cb = f(&Recorder::new());
+    let u = || ("url", JsValue::from(events_url()));
+    let cases: Vec<(Result<_, JsValue>, &str)> = vec![
+        (socket(&JsValue::from(5), &cb, &opts(&[u()])), "eventName"),
+        (socket(&"".into(), &cb, &opts(&[u()])), "eventName"),
+        (
+            socket(&"e".into(), &"nope".into(), &opts(&[u()])),
+            "callback",
+        ),
+        (socket(&"e".into(), &cb, &JsValue::UNDEFINED), "url"),
+        (
+            socket(&"e".into(), &cb, &opts(&[("url", "http://x/ws".into())])),
+            "url",
+        ),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[u(), ("reconnectInterval", "1".into())]),
+            ),
+            "reconnectInterval",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("jitter", 3.into())])),
+            "jitter",
+        ),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[u(), ("reconectInterval", 1.into())]),
+            ),
+            "reconectInterval",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("onOpen", 1.into())])),
+            "onOpen",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("token", 1.into())])),
+            "token",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("parse", "xml".into())])),
+            "parse",
+        ),
+        (socket(&"e".into(), &cb, &"str".into()), "options"),
+    ];
+    for (r, needle) in cases {
+        let msg = type_error_message(r);
+        assert!(msg.contains(needle), "{msg:?} does not name {needle}");
+    }
+    assert!(
+        type_error_message(configure(&opts(&[("backoffFactor", 0.5.into())])))
+            .contains("backoffFactor")
+    );
+    let sub = socket(&"e".into(), &cb, &opts(&[("url", echo_url().into())])).unwrap();
+    assert!(type_error_message(sub.send(&JsValue::UNDEFINED)).contains("send"));
+    assert!(
+        type_error_message(sub.send(&js("(() => { const a = {}; a.a = a; return a })()")))
+            .contains("JSON")
+    );
+    assert!(type_error_message(sub.close(Some(1001), None)).contains("close code"));
+    sub.close(None, None).unwrap();
+}

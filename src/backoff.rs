@@ -52,8 +52,13 @@ impl Backoff {
 pub struct Rng(u64);
 
 impl Rng {
+    /// Any seed works, small or sequential ones too: splitmix64 scrambles it first (plain xorshift
+    /// started from nearby small seeds gives nearly equal first draws, i.e. no jitter at all).
     pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
     }
 
     /// Uniform in `[0, 1)`.

@@ -1,5 +1,6 @@
 //! Command-line parsing (by hand: the flag set is small).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default HMAC secret for development tokens.
@@ -25,6 +26,8 @@ OPTIONS:
     --on-duplicate MODE       replace (default: the newer socket for an instance+event becomes the
                               current one, the older one is starved but left open) or close-old
                               (the older one is closed with code 4001)
+    --static DIR              also serve the files in DIR (e.g. the built demo page, `dist/`) for
+                              every path no endpoint claims, so page and sockets share one origin
     -h, --help                print this help
 
 On start it prints `event-server listening on http://HOST:PORT` and then
@@ -43,6 +46,7 @@ ENDPOINTS:
     POST /control/restart?down_ms=N
     POST /control/reset
     GET  /health
+    GET  /*                             files from --static DIR (index.html for directories)
 ";
 
 /// What to do when a second socket arrives for the same instance+event.
@@ -64,6 +68,8 @@ pub struct Config {
     pub simulate: Vec<String>,
     pub simulate_every: Duration,
     pub on_duplicate: OnDuplicate,
+    /// A directory served for every path no endpoint claims (`--static DIR`).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -75,6 +81,7 @@ impl Default for Config {
             simulate: Vec::new(),
             simulate_every: Duration::from_millis(3000),
             on_duplicate: OnDuplicate::Replace,
+            static_dir: None,
         }
     }
 }
@@ -159,6 +166,17 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String
                     }
                 };
             }
+            "--static" => {
+                let v = value("--static")?;
+                if v.is_empty() {
+                    return Err("--static needs a directory".into());
+                }
+                let dir = PathBuf::from(&v);
+                if !dir.is_dir() {
+                    return Err(format!("--static: not a directory: {v:?}"));
+                }
+                cfg.static_dir = Some(dir);
+            }
             _ => return Err(format!("unknown argument: {arg:?} (try --help)")),
         }
     }
@@ -218,5 +236,22 @@ mod tests {
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--on-duplicate", "nope"]).is_err());
+    }
+
+    #[test]
+    fn static_dir() {
+        let Ok(Cli::Run(cfg)) = parse(&[]) else {
+            panic!("expected run");
+        };
+        assert_eq!(cfg.static_dir, None);
+        let dir = std::env::temp_dir();
+        let arg = format!("--static={}", dir.display());
+        let Ok(Cli::Run(cfg)) = parse(&[&arg]) else {
+            panic!("expected run");
+        };
+        assert_eq!(cfg.static_dir, Some(dir));
+        assert!(parse(&["--static"]).is_err());
+        assert!(parse(&["--static", ""]).is_err());
+        assert!(parse(&["--static", "/no/such/dir/for/event-server"]).is_err());
     }
 }

@@ -12,6 +12,7 @@ pub use cli::{Cli, Config, OnDuplicate};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,6 +32,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 use tower_http::cors::CorsLayer;
+use tower_http::services::ServeDir;
 
 /// The event names CodeChat emits; `/ws/events` accepts only these.
 pub const EVENTS: &[&str] = &[
@@ -105,7 +107,7 @@ pub async fn start(cfg: Config) -> io::Result<Server> {
     let addr = listener.local_addr()?;
     let (restart_tx, restart_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::new(&cfg, restart_tx));
-    let app = router(Arc::clone(&shared));
+    let app = router(Arc::clone(&shared), cfg.static_dir.as_deref());
     let listener = tokio::spawn(run_listener(
         listener,
         addr,
@@ -220,8 +222,8 @@ async fn serve_conn(stream: TcpStream, app: Router, mut generation: watch::Recei
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+fn router(shared: Arc<Shared>, static_dir: Option<&std::path::Path>) -> Router {
+    let app = Router::new()
         .route("/ws/events", get(ws_events))
         .route("/echo", get(ws_echo))
         .route("/events/{instance}/{event}", post(post_event))
@@ -233,10 +235,17 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/control/stall", post(control_stall))
         .route("/control/restart", post(control_restart))
         .route("/control/reset", post(control_reset))
-        .route("/control/simulate/{instance}", post(control_simulate))
-        .fallback(not_found)
-        .layer(CorsLayer::permissive())
-        .with_state(shared)
+        .route("/control/simulate/{instance}", post(control_simulate));
+    // `--static DIR`: every other path is a file of DIR (index.html for a directory), else 404
+    let app = match static_dir {
+        Some(dir) => app.fallback_service(
+            ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(not_found.into_service()),
+        ),
+        None => app.fallback(not_found),
+    };
+    app.layer(CorsLayer::permissive()).with_state(shared)
 }
 
 fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {

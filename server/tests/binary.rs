@@ -19,6 +19,7 @@ fn help_exits_zero() {
         "--simulate",
         "--simulate-every",
         "--on-duplicate",
+        "--static",
     ] {
         assert!(text.contains(flag), "help mentions {flag}");
     }

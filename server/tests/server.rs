@@ -594,3 +594,43 @@ async fn cors_headers() {
     assert!(lower.contains("access-control-allow-methods"), "{buf}");
     assert!(lower.contains("access-control-allow-headers"), "{buf}");
 }
+
+#[tokio::test]
+async fn static_dir_serves_files_beside_the_endpoints() {
+    let dir = std::env::temp_dir().join(format!("event-server-static-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pkg")).expect("temp dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>demo</title>").expect("write");
+    std::fs::write(dir.join("pkg").join("a.js"), "export const a = 1;").expect("write");
+    let s = event_server::start(Config {
+        static_dir: Some(dir.clone()),
+        ..Config::ephemeral()
+    })
+    .await
+    .expect("server starts");
+
+    // the directory's index and its files
+    let (status, body) = http(s.addr, "GET", "/", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        Value::String("<!doctype html><title>demo</title>".into())
+    );
+    let (status, body) = http(s.addr, "GET", "/pkg/a.js", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, Value::String("export const a = 1;".into()));
+    // a missing file is still the JSON 404
+    let (status, body) = http(s.addr, "GET", "/nope.js", "").await;
+    assert_eq!(status, 404);
+    assert_eq!(body, json!({ "error": "not found" }));
+    // the endpoints still win over the files, and the sockets work on the same origin
+    let (status, body) = http(s.addr, "GET", "/health", "").await;
+    assert_eq!((status, body), (200, json!({ "ok": true })));
+    let (mut ws, _) = connect_async(format!("{}/echo", s.ws_url()))
+        .await
+        .expect("echo connects");
+    ws.send(Message::Text("hi".into())).await.expect("send");
+    assert_eq!(next_text(&mut ws).await, "hi");
+
+    s.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -449,15 +449,16 @@ impl<M> Machine<M> {
                 let (_, actions) = self.send(msg);
                 out.extend(actions);
             }
-            Input::Requeue(msg) => match self.phase {
-                Phase::Open { .. } => out.push(Action::Transmit(msg)),
-                Phase::Closed => {}
-                _ => {
+            // The socket refused it: even if we still think it is open, it is closing (its close
+            // event is on the way), so hold the message for the next socket. Retransmitting now
+            // would spin until the close event arrives, which it cannot while we spin.
+            Input::Requeue(msg) => {
+                if self.phase != Phase::Closed {
                     let at = self.requeue_at.min(self.queue.len());
                     self.queue.insert(at, msg);
                     self.requeue_at = at + 1;
                 }
-            },
+            }
             Input::Close { code, reason } => {
                 if self.phase != Phase::Closed {
                     if let Some(socket) = self.live_socket() {

@@ -554,3 +554,25 @@ proptest! {
         prop_assert_eq!(&accepted[..delivered.len()], &delivered[..]);
     }
 }
+
+#[test]
+fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
+    let mut m = Machine::new(cfg(), 1);
+    let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
+    run(&mut m, Input::Opened { socket: s, now: 0.0 });
+    // The socket is closing but its close event has not arrived: no retransmit loop.
+    assert!(run(&mut m, Input::Requeue(1)).is_empty());
+    assert_eq!(m.queued(), 1);
+    run(&mut m, closed(s, 1.0));
+    let id = m.timers[0].unwrap();
+    let s = opened_socket(&run(
+        &mut m,
+        Input::Timer {
+            kind: TimerKind::Retry,
+            id,
+            inbound: 0,
+        },
+    ))
+    .unwrap();
+    assert_eq!(transmitted(&run(&mut m, Input::Opened { socket: s, now: 2.0 })), vec![1]);
+}

@@ -1,0 +1,319 @@
+//! The rest of the options table against the real server: fresh tokens, shouldReconnect, the queue
+//! limit, maxRetries, heartbeat, the page's online/offline events, hooks and debug logging.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use event_socket::socket;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn base(extra: &[(&str, JsValue)]) -> Vec<(&'static str, JsValue)> {
+    let mut v: Vec<(&'static str, JsValue)> = vec![
+        ("url", events_url().into()),
+        ("reconnectInterval", 50.into()),
+        ("maxReconnectInterval", 200.into()),
+        ("jitter", 0.into()),
+        ("minUptime", 0.into()),
+    ];
+    for (k, val) in extra {
+        let k: &'static str = Box::leak(k.to_string().into_boxed_str());
+        v.retain(|(p, _)| *p != k);
+        v.push((k, val.clone()));
+    }
+    v
+}
+
+#[wasm_bindgen_test]
+async fn a_token_function_is_called_before_every_attempt_and_may_return_a_promise() {
+    let _turn = serial().await;
+    let tok = token("fresh").await;
+    let calls = Recorder::new();
+    let token_fn = js_sys::Function::new_with_args(
+        "tok, log",
+        "return () => { log.push([1]); return Promise.resolve(tok) }",
+    )
+    .call2(&JsValue::NULL, &tok.into(), &calls.log)
+    .unwrap();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[("token", token_fn)])),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    assert_eq!(calls.len(), 1);
+    control("/control/drop?mode=abrupt&target=events").await;
+    wait_for("reconnecting", 3000, || sub.state() != "open").await;
+    wait_for("open again", 5000, || sub.state() == "open").await;
+    assert_eq!(calls.len(), 2, "called again for the new attempt");
+    assert!(sub.url().ends_with("token=[redacted]"));
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_throwing_token_function_is_reported_and_backed_off() {
+    let _turn = serial().await;
+    let tok = token("tokfail").await;
+    let errors = Recorder::new();
+    // Throws on the first call, rejects on the second, then works.
+    let token_fn = js_sys::Function::new_with_args(
+        "tok",
+        "let n = 0; return () => { n++; if (n === 1) throw new Error('no token yet'); if (n === 2) return Promise.reject(new Error('still none')); return tok }",
+    )
+    .call1(&JsValue::NULL, &tok.into())
+    .unwrap();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[("token", token_fn), ("onError", f(&errors))])),
+    )
+    .unwrap();
+    wait_for("open on the third try", 5000, || sub.state() == "open").await;
+    assert_eq!(errors.kinds(), vec!["token", "token"]);
+    assert_eq!(
+        get(&get(&errors.arg(0), "cause"), "message")
+            .as_string()
+            .as_deref(),
+        Some("no token yet")
+    );
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn should_reconnect_false_stops_after_that_close() {
+    let _turn = serial().await;
+    let tok = token("shouldnt").await;
+    let closes = Recorder::new();
+    let decide = js("(ev) => ev.code !== 4000");
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.into()),
+            ("shouldReconnect", decide),
+            ("onClose", f(&closes)),
+        ])),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    control("/control/drop?mode=close&code=4001&target=events").await;
+    wait_for("back after 4001", 5000, || {
+        closes.len() == 1 && sub.state() == "open"
+    })
+    .await;
+    assert_eq!(get(&closes.arg2(0), "willReconnect").as_bool(), Some(true));
+    assert_eq!(get(&closes.arg2(0), "delay").as_f64(), Some(50.0));
+    assert_eq!(get(&closes.arg(0), "code").as_f64(), Some(4001.0));
+    control("/control/drop?mode=close&code=4000&target=events").await;
+    wait_for("closed for good", 3000, || sub.state() == "closed").await;
+    assert_eq!(get(&closes.arg2(1), "willReconnect").as_bool(), Some(false));
+    let before = connects("shouldnt", "messages.upsert").await;
+    sleep(300).await;
+    assert_eq!(connects("shouldnt", "messages.upsert").await, before);
+}
+
+#[wasm_bindgen_test]
+async fn a_full_queue_refuses_and_reports_and_keeps_what_it_holds() {
+    let _turn = serial().await;
+    let errors = Recorder::new();
+    let got = Recorder::new();
+    control("/control/stall?ms=300").await;
+    let sub = socket(
+        &"echo".into(),
+        &f(&got),
+        &opts(&[
+            ("url", echo_url().into()),
+            ("parse", "text".into()),
+            ("queueLimit", 2.into()),
+            ("onError", f(&errors)),
+            ("connectTimeout", 0.into()),
+        ]),
+    )
+    .unwrap();
+    assert!(sub.send(&"a".into()).unwrap());
+    assert!(sub.send(&"b".into()).unwrap());
+    assert!(!sub.send(&"c".into()).unwrap(), "the third does not fit");
+    assert_eq!(errors.kinds(), vec!["queue-full"]);
+    wait_for("queued messages echoed", 8000, || got.len() == 2).await;
+    assert_eq!(got.strings(), vec!["a", "b"]);
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn max_retries_gives_up_with_retries_exhausted() {
+    let _turn = serial().await;
+    let errors = Recorder::new();
+    let states = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", "bad".into()),
+            ("maxRetries", 2.into()),
+            ("onError", f(&errors)),
+            ("onStateChange", f(&states)),
+        ])),
+    )
+    .unwrap();
+    wait_for("closed", 5000, || sub.state() == "closed").await;
+    assert_eq!(
+        errors.kinds(),
+        vec!["connect", "connect", "connect", "retries-exhausted"]
+    );
+    assert_eq!(states.strings().last().map(String::as_str), Some("closed"));
+    assert_eq!(sub.retries(), 3);
+    // reconnect() revives it (here: fails again, which is fine; it must try).
+    sub.reconnect();
+    assert_ne!(sub.state(), "closed");
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn heartbeat_keeps_an_answering_link_and_replaces_a_silent_one() {
+    let _turn = serial().await;
+    let hb = opts(&[
+        ("interval", 100.into()),
+        ("timeout", 100.into()),
+        ("message", "ping".into()),
+    ]);
+    // /echo answers every ping: the link stays up.
+    let echoed = Recorder::new();
+    let alive = socket(
+        &"echo".into(),
+        &f(&echoed),
+        &opts(&[
+            ("url", echo_url().into()),
+            ("parse", "text".into()),
+            ("heartbeat", hb.clone()),
+        ]),
+    )
+    .unwrap();
+    // The events server never answers: with a heartbeat the link counts as dead.
+    let tok = token("heartbeat").await;
+    let errors = Recorder::new();
+    let silent = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.into()),
+            ("heartbeat", hb),
+            ("onError", f(&errors)),
+        ])),
+    )
+    .unwrap();
+    sleep(700).await;
+    assert!(echoed.strings().iter().filter(|s| *s == "ping").count() >= 3);
+    assert_eq!(alive.retries(), 0);
+    assert_eq!(alive.state(), "open");
+    assert!(
+        errors.kinds().contains(&"timeout".to_string()),
+        "{:?}",
+        errors.kinds()
+    );
+    alive.close(None, None).unwrap();
+    silent.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn offline_spends_no_retries_and_online_reconnects_at_once() {
+    let _turn = serial().await;
+    let tok = token("offline").await;
+    let retries = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.into()),
+            ("reconnectInterval", 60_000.into()),
+            ("maxReconnectInterval", 60_000.into()),
+            ("onReconnect", f(&retries)),
+        ])),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    js("window.dispatchEvent(new Event('offline'))");
+    control("/control/drop?mode=abrupt&target=events").await;
+    wait_for("reconnecting", 3000, || sub.state() == "reconnecting").await;
+    sleep(100).await;
+    assert_eq!(retries.len(), 0, "no retry scheduled while offline");
+    assert_eq!(sub.retries(), 0);
+    js("window.dispatchEvent(new Event('online'))");
+    // The retry interval is a minute: only the online event can bring it back this fast.
+    wait_for("open at once", 3000, || sub.state() == "open").await;
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn debug_logs_the_lifecycle_without_the_token() {
+    let _turn = serial().await;
+    let tok = token("debuglog").await;
+    let logs = js_sys::Array::new();
+    let restore = js_sys::Function::new_with_args(
+        "logs",
+        "const orig = console.log; console.log = (...a) => { logs.push(a.join(' ')); }; return () => { console.log = orig }",
+    )
+    .call1(&JsValue::NULL, &logs)
+    .unwrap();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.clone().into()),
+            ("debug", true.into()),
+        ])),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    sub.close(None, None).unwrap();
+    let _ = restore
+        .unchecked_ref::<js_sys::Function>()
+        .call0(&JsValue::NULL);
+    let lines: Vec<String> = logs.iter().filter_map(|l| l.as_string()).collect();
+    assert!(lines.iter().any(|l| l.contains("open")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("[redacted]")));
+    assert!(
+        lines.iter().all(|l| !l.contains(&tok)),
+        "the token leaked into a log"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn hooks_that_call_back_into_the_subscription_are_safe() {
+    let _turn = serial().await;
+    let got = Recorder::new();
+    // onOpen sends, and the callback closes on the first echo: re-entrant calls from hooks.
+    let holder = js_sys::Array::new();
+    let on_open =
+        js_sys::Function::new_with_args("holder", "return () => holder[0].send('from onOpen')")
+            .call1(&JsValue::NULL, &holder)
+            .unwrap();
+    let cb = js_sys::Function::new_with_args(
+        "holder, log",
+        "return (data) => { log.push([data]); holder[0].close() }",
+    )
+    .call2(&JsValue::NULL, &holder, &got.log)
+    .unwrap();
+    let sub = socket(
+        &"echo".into(),
+        &cb,
+        &opts(&[
+            ("url", echo_url().into()),
+            ("parse", "text".into()),
+            ("onOpen", on_open),
+        ]),
+    )
+    .unwrap();
+    holder.push(&JsValue::from(sub));
+    wait_for("echo of the message sent from onOpen", 5000, || {
+        got.len() == 1
+    })
+    .await;
+    assert_eq!(got.strings(), vec!["from onOpen"]);
+    let state = get(&holder.get(0), "state").as_string();
+    assert_eq!(state.as_deref(), Some("closed"));
+}

@@ -82,6 +82,9 @@ impl Drop for Armed {
     }
 }
 
+/// What the hub asks to hear when a connection closes for good.
+pub type ClosedHook = Box<dyn Fn(&Connection)>;
+
 pub struct Connection {
     me: Weak<Connection>,
     pub event: String,
@@ -102,7 +105,7 @@ pub struct Connection {
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
-    on_closed: RefCell<Option<Box<dyn Fn(&Connection)>>>,
+    on_closed: RefCell<Option<ClosedHook>>,
 }
 
 fn slot(kind: TimerKind) -> usize {
@@ -141,7 +144,7 @@ impl Connection {
         })
     }
 
-    pub fn set_on_closed(&self, f: Box<dyn Fn(&Connection)>) {
+    pub fn set_on_closed(&self, f: ClosedHook) {
         *self.on_closed.borrow_mut() = Some(f);
     }
 

@@ -203,18 +203,25 @@ pub fn unsubscribe(conn: &Rc<Connection>, sub: &Subscriber, code: u16, reason: S
     }
 }
 
-/// A subscriber's `reconnect()`: a fresh attempt now; revives a connection that gave up.
-pub fn reconnect(conn: &Rc<Connection>) {
+/// A subscriber's `reconnect()`: a fresh attempt now; revives a connection that gave up. If another
+/// connection took its key meanwhile, the subscriber joins that one instead (never two sockets for
+/// one key), and the caller's handle must follow: the new connection is returned.
+pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Connection>> {
     if conn.state() == State::Closed {
-        let vacant = conn
+        let other = conn
             .share_key
             .as_ref()
-            .is_none_or(|k| HUB.with(|h| !h.borrow().shared.contains_key(k)));
-        if vacant {
-            register(conn);
+            .and_then(|k| HUB.with(|h| h.borrow().shared.get(k).cloned()))
+            .filter(|c| !Rc::ptr_eq(c, conn));
+        if let Some(other) = other {
+            conn.remove(sub.id);
+            other.add(sub.clone());
+            return Some(other);
         }
+        register(conn);
     }
     conn.feed(Input::Reconnect);
+    None
 }
 
 /// Connections the module holds (the leak tests read it).

@@ -123,7 +123,9 @@ impl Subscription {
     pub fn reconnect(&self) {
         if !self.sub.closed.get() {
             let conn = self.conn.borrow().clone();
-            hub::reconnect(&conn);
+            if let Some(joined) = hub::reconnect(&conn, &self.sub) {
+                *self.conn.borrow_mut() = joined;
+            }
         }
     }
 }

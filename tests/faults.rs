@@ -106,7 +106,10 @@ async fn two_hundred_drop_cycles_lose_nothing_queued_and_never_duplicate_or_reor
         received.len(),
         lost_queued.len()
     ));
-    assert!(lost_queued.is_empty(), "queued messages lost: {lost_queued:?}");
+    assert!(
+        lost_queued.is_empty(),
+        "queued messages lost: {lost_queued:?}"
+    );
     assert!(max_open <= 1.0, "two sockets for one subscription");
     assert_eq!(sub.state(), "open");
     assert!(total > 1000, "the writer kept writing: {total}");
@@ -144,7 +147,10 @@ async fn a_long_server_stop_causes_no_retry_storm_and_reconnects_within_the_back
     ));
     // 100, 200, 400, 400, 400, 400, 400 ms: about 7 retries cover 2.5 s; a storm would be hundreds.
     assert!((4..=10).contains(&attempts), "retries: {attempts}");
-    assert!(back_after < 400.0 + 500.0, "took {back_after} ms after the server came back");
+    assert!(
+        back_after < 400.0 + 500.0,
+        "took {back_after} ms after the server came back"
+    );
     sub.close(None, None).unwrap();
 }
 
@@ -166,7 +172,10 @@ async fn a_stalled_handshake_hits_connect_timeout_and_then_connects() {
         ]),
     )
     .unwrap();
-    wait_for("a timeout", 3000, || errors.kinds().contains(&"timeout".to_string())).await;
+    wait_for("a timeout", 3000, || {
+        errors.kinds().contains(&"timeout".to_string())
+    })
+    .await;
     wait_for("open after the stall", 5000, || sub.state() == "open").await;
     sub.close(None, None).unwrap();
 }

@@ -35,7 +35,9 @@ fn simulate(config: Config) -> (usize, usize) {
         let mut queue = std::collections::VecDeque::from(actions);
         while let Some(a) = queue.pop_front() {
             match a {
-                Action::ResolveToken { socket } => queue.extend(m.handle(Input::TokenReady { socket })),
+                Action::ResolveToken { socket } => {
+                    queue.extend(m.handle(Input::TokenReady { socket }))
+                }
                 Action::OpenSocket { socket } => {
                     if now > 0.0 {
                         *total += 1;
@@ -46,11 +48,20 @@ fn simulate(config: Config) -> (usize, usize) {
                     let input = if now == 0.0 || now >= DOWN_MS {
                         Input::Opened { socket, now }
                     } else {
-                        Input::Closed { socket, code: 1006, retry: true, now }
+                        Input::Closed {
+                            socket,
+                            code: 1006,
+                            retry: true,
+                            now,
+                        }
                     };
                     queue.extend(m.handle(input));
                 }
-                Action::SetTimer { kind: TimerKind::Retry, id, ms } => {
+                Action::SetTimer {
+                    kind: TimerKind::Retry,
+                    id,
+                    ms,
+                } => {
                     timers.push(Reverse((((now + ms) * 1000.0) as u64, client, id)));
                 }
                 _ => {}
@@ -62,16 +73,27 @@ fn simulate(config: Config) -> (usize, usize) {
         drive(m, i, 0.0, a, &mut timers, &mut windows, &mut total);
         // The restart: every socket closes at t = 0.
         let socket = m.live_socket().expect("open");
-        let a = m.handle(Input::Closed { socket, code: 1006, retry: true, now: 0.0 });
+        let a = m.handle(Input::Closed {
+            socket,
+            code: 1006,
+            retry: true,
+            now: 0.0,
+        });
         drive(m, i, 0.0, a, &mut timers, &mut windows, &mut total);
     }
     while let Some(Reverse((t, client, id))) = timers.pop() {
         let now = t as f64 / 1000.0;
         let m = &mut machines[client];
-        let a = m.handle(Input::Timer { kind: TimerKind::Retry, id, inbound: 0 });
+        let a = m.handle(Input::Timer {
+            kind: TimerKind::Retry,
+            id,
+            inbound: 0,
+        });
         drive(m, client, now, a, &mut timers, &mut windows, &mut total);
     }
-    assert!(machines.iter().all(|m| m.state() == event_socket::machine::State::Open));
+    assert!(machines
+        .iter()
+        .all(|m| m.state() == event_socket::machine::State::Open));
     (windows.iter().copied().max().unwrap_or(0), total)
 }
 
@@ -91,7 +113,10 @@ fn jitter_spreads_a_restart_herd() {
         "herd of {CLIENTS} after a {DOWN_MS} ms restart: peak attempts per {WINDOW_MS} ms window \
          with jitter 0.5: {peak_j} ({total_j} attempts in all); without jitter: {peak_n} ({total_n})"
     );
-    assert_eq!(peak_n, CLIENTS, "without jitter every client retries in the same window");
+    assert_eq!(
+        peak_n, CLIENTS,
+        "without jitter every client retries in the same window"
+    );
     assert!(
         peak_j * 4 < peak_n,
         "jitter should cut the peak at least fourfold: {peak_j} vs {peak_n}"

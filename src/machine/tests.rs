@@ -559,7 +559,13 @@ proptest! {
 fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
     let mut m = Machine::new(cfg(), 1);
     let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
-    run(&mut m, Input::Opened { socket: s, now: 0.0 });
+    run(
+        &mut m,
+        Input::Opened {
+            socket: s,
+            now: 0.0,
+        },
+    );
     // The socket is closing but its close event has not arrived: no retransmit loop.
     assert!(run(&mut m, Input::Requeue(1)).is_empty());
     assert_eq!(m.queued(), 1);
@@ -574,5 +580,14 @@ fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
         },
     ))
     .unwrap();
-    assert_eq!(transmitted(&run(&mut m, Input::Opened { socket: s, now: 2.0 })), vec![1]);
+    assert_eq!(
+        transmitted(&run(
+            &mut m,
+            Input::Opened {
+                socket: s,
+                now: 2.0
+            }
+        )),
+        vec![1]
+    );
 }

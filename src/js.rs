@@ -14,19 +14,104 @@ use crate::hub;
 use crate::options::{BinaryType, HeartbeatSpec, Hooks, ParseMode, PartialOptions, Token};
 use crate::subscriber::Subscriber;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** The state of a subscription. */
+export type SocketState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** `error.kind` of every error reported through `onError`. */
+export type ErrorKind =
+  | "parse" | "callback" | "connect" | "timeout" | "queue-full" | "token" | "retries-exhausted" | "unsent";
+
+/** The errors given to `onError`. */
+export interface EventSocketError extends Error {
+  kind: ErrorKind;
+  /** For `"parse"`: the text that was not JSON. */
+  raw?: string;
+  /** For `"callback"`, `"token"`, `"parse"`: what was thrown. */
+  cause?: unknown;
+}
+
+/** A JSON value as `JSON.parse` returns it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface Heartbeat {
+  /** ms between heartbeat messages. */
+  interval: number;
+  /** ms to wait for any inbound message after a heartbeat; default `interval`. */
+  timeout?: number;
+  /** Text to send; default `"ping"`. */
+  message?: string;
+}
+
+export interface CloseInfo { willReconnect: boolean; delay: number | null }
+export interface ReconnectInfo { attempt: number; delay: number }
+
+export interface SocketOptions {
+  url?: string;
+  token?: string | (() => string | Promise<string>);
+  params?: Record<string, string | number | boolean>;
+  reconnectInterval?: number;
+  maxReconnectInterval?: number;
+  backoffFactor?: number;
+  jitter?: number;
+  maxRetries?: number;
+  minUptime?: number;
+  connectTimeout?: number;
+  heartbeat?: Heartbeat | null;
+  queueLimit?: number;
+  parse?: "json" | "text";
+  binaryType?: "arraybuffer" | "blob";
+  share?: boolean;
+  shouldReconnect?: (event: CloseEvent) => boolean;
+  onOpen?: (event: Event) => void;
+  onClose?: (event: CloseEvent, info: CloseInfo) => void;
+  onError?: (error: EventSocketError) => void;
+  onReconnect?: (info: ReconnectInfo) => void;
+  onStateChange?: (state: SocketState) => void;
+  debug?: boolean;
+}
+
+/** CodeChat payloads of the events this package knows the shape of. */
+export interface ConnectionUpdate { instance: string; state: "open" | "connecting" | "close" | "refused"; statusReason: number }
+export interface QrcodeUpdated { count: number; code: string; base64: string }
+export interface MessagesUpsert {
+  keyId: string; keyFromMe: boolean; pushName: string; keyRemoteJid: string; messageType: string;
+  content: Json; messageTimestamp: number; instanceId: string; isGroup: boolean; [key: string]: Json;
+}
+export interface EventPayloads {
+  "connection.update": ConnectionUpdate;
+  "qrcode.updated": QrcodeUpdated;
+  "messages.upsert": MessagesUpsert;
+}
+/** What the callback receives: the parsed JSON (typed for known events), or a string with
+ * `parse: "text"`, or an ArrayBuffer/Blob for binary frames. */
+export type EventData<E extends string> = (E extends keyof EventPayloads ? EventPayloads[E] : Json) | string | ArrayBuffer | Blob;
+
+/** Sets defaults for later `socket()` calls (merged over earlier `configure()` calls). */
+export function configure(options: SocketOptions): void;
+
+/** Subscribes `callback(data, event)` to `eventName`. Throws `TypeError` on bad arguments. */
+export function socket<E extends string>(
+  eventName: E,
+  callback: (data: EventData<E>, event: MessageEvent) => void,
+  options?: SocketOptions,
+): Subscription;
+"#;
+
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
 }
 
 /// Sets defaults for later `socket()` calls (merged over earlier `configure()` calls).
-#[wasm_bindgen]
+#[wasm_bindgen(skip_typescript)]
 pub fn configure(options: &JsValue) -> Result<(), JsValue> {
     hub::configure(read_options(options)?)
 }
 
 /// Subscribes `callback(data, event)` to `eventName`; see the README for the options.
-#[wasm_bindgen]
+#[wasm_bindgen(skip_typescript)]
 pub fn socket(
     event_name: &JsValue,
     callback: &JsValue,
@@ -63,7 +148,7 @@ pub struct Subscription {
 #[wasm_bindgen]
 impl Subscription {
     /// `"connecting" | "open" | "reconnecting" | "closed"`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "SocketState")]
     pub fn state(&self) -> String {
         if self.sub.closed.get() {
             "closed".into()
@@ -91,7 +176,11 @@ impl Subscription {
 
     /// Sends `data` (object -> JSON text, string -> text, ArrayBuffer/TypedArray/Blob -> binary).
     /// Returns false when it was not accepted (closed, or the queue is full).
-    pub fn send(&self, data: &JsValue) -> Result<bool, JsValue> {
+    pub fn send(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | object | ArrayBuffer | ArrayBufferView | Blob")]
+        data: &JsValue,
+    ) -> Result<bool, JsValue> {
         let msg = outgoing(data)?;
         if self.sub.closed.get() {
             return Ok(false);
@@ -380,7 +469,7 @@ impl Reader<'_> {
 }
 
 /// Live closures and connections held by the module: the leak tests and the benchmark read it.
-#[wasm_bindgen(js_name = debugStats)]
+#[wasm_bindgen(js_name = debugStats, unchecked_return_type = "{ closures: number; connections: number; memory: number }")]
 pub fn debug_stats() -> JsValue {
     let o = Object::new();
     let _ = Reflect::set(

@@ -317,3 +317,66 @@ async fn hooks_that_call_back_into_the_subscription_are_safe() {
     let state = get(&holder.get(0), "state").as_string();
     assert_eq!(state.as_deref(), Some("closed"));
 }
+
+#[wasm_bindgen_test]
+async fn a_connection_dropped_within_min_uptime_keeps_counting_retries() {
+    let _turn = serial().await;
+    let tok = token("uptime").await;
+    let retries = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.into()),
+            ("minUptime", 60_000.into()),
+            ("onReconnect", f(&retries)),
+        ])),
+    )
+    .unwrap();
+    // The server accepts, then drops at once, three times: the count must grow, not reset.
+    for round in 1..=3u32 {
+        wait_for("open", 5000, || sub.state() == "open").await;
+        control("/control/drop?mode=abrupt&target=events").await;
+        wait_for("retry scheduled", 3000, || retries.len() == round).await;
+    }
+    let attempts: Vec<f64> = (0..3)
+        .map(|i| get(&retries.arg(i), "attempt").as_f64().unwrap())
+        .collect();
+    let delays: Vec<f64> = (0..3)
+        .map(|i| get(&retries.arg(i), "delay").as_f64().unwrap())
+        .collect();
+    assert_eq!(attempts, vec![1.0, 2.0, 3.0]);
+    assert_eq!(
+        delays,
+        vec![50.0, 100.0, 200.0],
+        "the backoff keeps growing"
+    );
+    sub.close(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_becoming_visible_retries_at_once() {
+    let _turn = serial().await;
+    let tok = token("visible").await;
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&base(&[
+            ("token", tok.into()),
+            ("reconnectInterval", 60_000.into()),
+            ("maxReconnectInterval", 60_000.into()),
+        ])),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    control("/control/drop?mode=abrupt&target=events").await;
+    wait_for("waiting a minute to retry", 3000, || {
+        sub.state() == "reconnecting"
+    })
+    .await;
+    js("Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' }); \
+        document.dispatchEvent(new Event('visibilitychange'))");
+    wait_for("open at once", 3000, || sub.state() == "open").await;
+    js("delete document.visibilityState");
+    sub.close(None, None).unwrap();
+}

@@ -178,7 +178,9 @@ impl Subscription {
     /// Returns false when it was not accepted (closed, or the queue is full).
     pub fn send(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string | object | ArrayBuffer | ArrayBufferView | Blob")]
+        #[wasm_bindgen(
+            unchecked_param_type = "string | object | ArrayBuffer | ArrayBufferView | Blob"
+        )]
         data: &JsValue,
     ) -> Result<bool, JsValue> {
         let msg = outgoing(data)?;

@@ -17,6 +17,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use futures_util::SinkExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -226,6 +227,7 @@ fn router(shared: Arc<Shared>, static_dir: Option<&std::path::Path>) -> Router {
     let app = Router::new()
         .route("/ws/events", get(ws_events))
         .route("/echo", get(ws_echo))
+        .route("/flood", get(ws_flood))
         .route("/events/{instance}/{event}", post(post_event))
         .route("/dev/token", get(dev_token))
         .route("/health", get(health))
@@ -331,6 +333,72 @@ async fn ws_echo(
     };
     let reg = shared.register_echo();
     ws.on_upgrade(move |socket| run_socket(socket, reg, true))
+}
+
+/// The largest `count` and `size` `/flood` accepts.
+const FLOOD_MAX_COUNT: usize = 10_000_000;
+const FLOOD_MAX_SIZE: usize = 16 << 20;
+
+#[derive(Deserialize)]
+struct FloodParams {
+    count: Option<usize>,
+    size: Option<usize>,
+}
+
+/// The `i`th flood message: a JSON object of `size` bytes (at least its minimal form),
+/// `{"seq":i,"pad":"xxx…"}`.
+pub fn flood_message(i: usize, size: usize) -> String {
+    let head = format!("{{\"seq\":{i},\"pad\":\"");
+    let pad = size.saturating_sub(head.len() + 2);
+    let mut s = String::with_capacity(head.len() + pad + 2);
+    s.push_str(&head);
+    s.extend(std::iter::repeat_n('x', pad));
+    s.push_str("\"}");
+    s
+}
+
+/// `GET /flood?count=N&size=B` (benchmark source, no token; other query parameters are ignored):
+/// every text frame `go` the client sends is answered by `N` JSON text messages of about `B` bytes
+/// ([`flood_message`]), written as fast as the socket takes them. Anything else the client sends is
+/// ignored.
+async fn ws_flood(
+    query: Result<Query<FloodParams>, axum::extract::rejection::QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let (count, size) = match query {
+        Ok(Query(q)) => (q.count.unwrap_or(1000), q.size.unwrap_or(100)),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    if count > FLOOD_MAX_COUNT || size > FLOOD_MAX_SIZE {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            format!("count must be <= {FLOOD_MAX_COUNT} and size <= {FLOOD_MAX_SIZE}"),
+        );
+    }
+    let ws = match upgrade {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    ws.on_upgrade(move |mut socket| async move {
+        while let Some(Ok(msg)) = socket.recv().await {
+            match msg {
+                Message::Text(t) if t.as_str() == "go" => {
+                    // feed, not send: frames are written in buffer-sized batches, flushed at the end
+                    for i in 0..count {
+                        let m = Message::Text(flood_message(i, size).into());
+                        if socket.feed(m).await.is_err() {
+                            return;
+                        }
+                    }
+                    if socket.flush().await.is_err() {
+                        return;
+                    }
+                }
+                Message::Close(_) => return,
+                _ => {}
+            }
+        }
+    })
 }
 
 /// Runs one WebSocket: forwards commands to it, reads (and ignores, or echoes) what it sends.

@@ -634,3 +634,26 @@ async fn static_dir_serves_files_beside_the_endpoints() {
     s.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn flood_sends_count_json_messages_per_go() {
+    let s = server().await;
+    // extra query parameters (what a client appends: event, token) are ignored
+    let url = format!("{}/flood?count=50&size=1000&event=x&token=y", s.ws_url());
+    let (mut ws, _) = connect_async(url).await.expect("flood connects");
+    for round in 0..2 {
+        ws.send(Message::text("go")).await.expect("send go");
+        for i in 0..50 {
+            let text = next_text(&mut ws).await;
+            assert_eq!(text.len(), 1000, "round {round} message {i}");
+            let v: Value = serde_json::from_str(&text).expect("flood message is JSON");
+            assert_eq!(v["seq"], i);
+        }
+    }
+    // nothing more until the next "go"
+    assert_silent(&mut ws, Duration::from_millis(200)).await;
+    assert_eq!(event_server::flood_message(7, 0), r#"{"seq":7,"pad":""}"#);
+    let (status, _) = http(s.addr, "GET", "/flood?count=x", "").await;
+    assert_eq!(status, 400);
+    s.shutdown();
+}

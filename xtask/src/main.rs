@@ -4,6 +4,8 @@
 //!   browser tests (wasm-bindgen-test in headless Chromium) against it, builds the npm package and
 //!   runs the page tests (`tests/e2e/run.mjs`) if there are any. Exits non-zero on any failure.
 //! - `pkg`: builds the npm package into `pkg/` and prints its sizes.
+//! - `bench`: builds the package and a release `event-server`, then runs `bench/run.mjs` (which
+//!   starts its own server and browser). A benchmark, not a test: `test` never runs it.
 //! - `demo`: starts `event-server --simulate demo` on port 8084 and `trunk serve` for `www/`.
 //!
 //! Servers this program starts are owned by a guard that kills them when it is dropped (on success,
@@ -61,7 +63,9 @@ commands:
          the npm package build, and the page tests (tests/e2e/run.mjs) if present
   pkg    build the npm package into pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
          and print its raw and gzipped sizes
-  demo   start event-server --simulate demo on 127.0.0.1:8084 and `trunk serve` the demo page";
+  demo   start event-server --simulate demo on 127.0.0.1:8084 and `trunk serve` the demo page
+  bench  build pkg/ and a release event-server, then run the benchmark (node bench/run.mjs);
+         writes bench/results.json, bench/results.md and bench/throughput.svg (not a test)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Some("test") => test(&ctx),
         Some("pkg") => ensure_tools(&ctx, Tools::PKG).and_then(|()| pkg(&ctx).map(drop)),
         Some("demo") => demo(&ctx),
+        Some("bench") => ensure_tools(&ctx, Tools::PKG).and_then(|()| bench(&ctx)),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -596,6 +601,28 @@ fn webdriver_json_text() -> String {
 
 struct Sizes {
     gzip_total: usize,
+}
+
+/// `bench`: pkg/, a release event-server, bench/node_modules, then `node bench/run.mjs`.
+fn bench(ctx: &Ctx) -> Result {
+    pkg(ctx)?;
+    step("bench: build a release event-server");
+    run(ctx
+        .cargo()
+        .args(["build", "-p", "event-server", "--release"]))?;
+    let dir = ctx.root.join("bench");
+    if !dir.join("node_modules").join("esbuild").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir))?;
+    }
+    step("bench: node bench/run.mjs");
+    let server = ctx.target_dir.join("release").join("event-server");
+    run(Command::new("node")
+        .arg("run.mjs")
+        .env("EVENT_SERVER", server)
+        .env("CHROMIUM", CHROMIUM)
+        .current_dir(&dir))
 }
 
 fn pkg(ctx: &Ctx) -> Result<Sizes> {

@@ -1,0 +1,294 @@
+// The benchmark page. run.mjs serves it (with pkg/ and the bundled libraries in vendor/) and calls
+// the functions of `window.bench` one measurement at a time.
+import init, { socket, debugStats } from "./pkg/event_socket.js";
+import ReconnectingWebSocket from "./vendor/reconnecting-websocket.js";
+import PartySocket from "./vendor/partysocket.js";
+import { handSocket } from "./vendor/hand.js";
+
+const params = new URLSearchParams(location.search);
+const WS = params.get("ws"); // ws://127.0.0.1:PORT of the event-server
+const EVENT = "messages.upsert";
+const RealWebSocket = window.WebSocket;
+
+let sink = 0; // every callback touches the parsed data, so that nothing is optimized away
+let received = 0;
+let target = -1; // the flood resolves `done` from the callback that brings `received` to `target`
+let done = null;
+const jsonCb = (data) => {
+  sink = (sink + (data.seq | 0)) | 0;
+  if (++received === target) done();
+};
+const rawCb = () => {
+  if (++received === target) done();
+};
+
+function withQuery(url) {
+  return url + (url.includes("?") ? "&" : "?") + `event=${EVENT}&token=`;
+}
+
+/// Every client behind one shape: { opened: Promise, send(s), close(), reconnect(), nextOpen() }.
+function wsLike(ws, reconnect) {
+  let resolve;
+  let opened = new Promise((r) => (resolve = r));
+  ws.addEventListener("open", () => resolve());
+  return {
+    get opened() {
+      return opened;
+    },
+    nextOpen() {
+      opened = new Promise((r) => (resolve = r));
+      return opened;
+    },
+    send: (s) => ws.send(s),
+    close: () => ws.close(),
+    reconnect,
+  };
+}
+
+const CLIENTS = {
+  // floor: the browser's WebSocket, a handler that only counts
+  raw(url) {
+    const ws = new RealWebSocket(withQuery(url));
+    ws.onmessage = rawCb;
+    return wsLike(ws, null);
+  },
+  hand(url, cb = jsonCb) {
+    const h = handSocket(url, EVENT, "", cb);
+    return wsLike(h.ws, null);
+  },
+  rws(url, cb = jsonCb) {
+    const ws = new ReconnectingWebSocket(withQuery(url));
+    ws.onmessage = (e) => cb(JSON.parse(e.data), e);
+    return wsLike(ws, () => ws.reconnect());
+  },
+  partysocket(url, cb = jsonCb) {
+    const ws = new PartySocket(withQuery(url));
+    ws.onmessage = (e) => cb(JSON.parse(e.data), e);
+    return wsLike(ws, () => ws.reconnect());
+  },
+  "event-socket"(url, cb = jsonCb) {
+    let resolve;
+    let opened = new Promise((r) => (resolve = r));
+    const sub = socket(EVENT, cb, { url, parse: "json", share: false, onOpen: () => resolve() });
+    return {
+      get opened() {
+        return opened;
+      },
+      nextOpen() {
+        opened = new Promise((r) => (resolve = r));
+        return opened;
+      },
+      send: (s) => sub.send(s),
+      close: () => sub.close(),
+      reconnect: () => sub.reconnect(),
+    };
+  },
+};
+const ALL = Object.keys(CLIENTS);
+
+function until(pred, ms, what) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const tick = () => {
+      if (pred()) return resolve();
+      if (performance.now() - t0 > ms) return reject(new Error(`timeout: ${what}`));
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+function timeout(p, ms, what) {
+  let timer;
+  return Promise.race([
+    p,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/// One flood round: connect, then time `count` messages of `size` bytes from "go" to the last
+/// callback.
+async function throughput(kind, size, count) {
+  const c = CLIENTS[kind](`${WS}/flood?count=${count}&size=${size}`);
+  await timeout(c.opened, 10000, `${kind} open`);
+  received = 0;
+  target = count;
+  const finished = new Promise((r) => (done = r));
+  const t0 = performance.now();
+  c.send("go");
+  await timeout(finished, 120000, `${kind} flood`);
+  target = -1;
+  const ms = performance.now() - t0;
+  c.close();
+  await new Promise((r) => setTimeout(r, 20));
+  return { ms, rate: (count / ms) * 1000 };
+}
+
+/// Sequential round trips through /echo: `samples` RTTs in ms (after `warmup`).
+async function latency(kind, samples, warmup = 50) {
+  let resolve;
+  const cb = (data) => resolve(data);
+  const c = CLIENTS[kind](`${WS}/echo`, cb);
+  await timeout(c.opened, 10000, `${kind} open`);
+  const out = [];
+  const raw = kind === "raw";
+  if (raw) {
+    // the floor: a handler that only resolves (no parse)
+    c.close();
+    const ws = new RealWebSocket(withQuery(`${WS}/echo`));
+    await new Promise((r) => ws.addEventListener("open", r));
+    ws.onmessage = (e) => resolve(e.data);
+    c.send = (s) => ws.send(s);
+    c.close = () => ws.close();
+  }
+  const msg = JSON.stringify({ seq: 1, pad: "x".repeat(64) });
+  for (let i = 0; i < warmup + samples; i++) {
+    const got = new Promise((r) => (resolve = r));
+    const t0 = performance.now();
+    c.send(msg);
+    await got;
+    const dt = performance.now() - t0;
+    if (i >= warmup) out.push(dt);
+  }
+  c.close();
+  await new Promise((r) => setTimeout(r, 20));
+  return out;
+}
+
+let memClient = null;
+async function memSetup(kind) {
+  memClient = CLIENTS[kind](`${WS}/echo`, () => {});
+  await timeout(memClient.opened, 10000, `${kind} open`);
+}
+async function memCycles(n) {
+  for (let i = 0; i < n; i++) {
+    const p = memClient.nextOpen();
+    memClient.reconnect();
+    await timeout(p, 10000, `reconnect ${i}`);
+  }
+}
+function memTeardown() {
+  memClient.close();
+  memClient = null;
+}
+function esStats() {
+  return debugStats();
+}
+
+/// From init() to the first open (call on a fresh page loaded with ?noinit).
+async function startTime(kind) {
+  const t0 = performance.now();
+  if (kind === "event-socket") await init();
+  const t1 = performance.now();
+  const c = CLIENTS[kind](`${WS}/echo`);
+  await timeout(c.opened, 10000, `${kind} open`);
+  const t2 = performance.now();
+  c.close();
+  return { init: t1 - t0, open: t2 - t1, total: t2 - t0 };
+}
+
+// ---- per-message cost without the network ----
+
+/// A stand-in for WebSocket that records the handlers a client installs.
+class FakeWebSocket extends EventTarget {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  static made = [];
+  constructor(url, protocols) {
+    super();
+    this.url = url;
+    this.protocol = "";
+    this.extensions = "";
+    this.bufferedAmount = 0;
+    this.binaryType = "blob";
+    this.readyState = 0;
+    this.onopen = null;
+    this.onmessage = null;
+    this.onclose = null;
+    this.onerror = null;
+    FakeWebSocket.made.push(this);
+  }
+  send() {}
+  close() {
+    this.readyState = 3;
+  }
+  fire(ev) {
+    const h = this["on" + ev.type];
+    if (h) h.call(this, ev);
+    this.dispatchEvent(ev);
+  }
+  open() {
+    this.readyState = 1;
+    this.fire(new Event("open"));
+  }
+}
+Object.assign(FakeWebSocket.prototype, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+
+/// Installs the fake, creates one of each client (two hand-written ones), opens them; then feeds
+/// each client's socket `count` MessageEvents of `size` bytes per round, clients interleaved, and
+/// returns ns per message per client and round.
+async function perMessage(size, count, rounds) {
+  const kinds = ["hand", "hand2", "rws", "partysocket", "event-socket", "raw"];
+  const clients = {};
+  window.WebSocket = FakeWebSocket;
+  let fakes;
+  try {
+    FakeWebSocket.made = [];
+    for (const k of kinds) {
+      const before = FakeWebSocket.made.length;
+      const make = CLIENTS[k === "hand2" ? "hand" : k];
+      const c = k === "raw" ? null : make("ws://fake.invalid/ws/events");
+      if (k === "raw") {
+        const ws = new FakeWebSocket("ws://fake.invalid/");
+        ws.onmessage = rawCb;
+      }
+      // reconnecting-websocket and partysocket create their socket a task later
+      await until(() => FakeWebSocket.made.length > before, 2000, `${k} creates a WebSocket`);
+      clients[k] = { c, ws: FakeWebSocket.made[before] };
+    }
+  } finally {
+    window.WebSocket = RealWebSocket;
+  }
+  for (const k of kinds) clients[k].ws.open();
+  await new Promise((r) => setTimeout(r, 10));
+  // the same events for everyone; each carries its own seq so that JSON.parse cannot be cached
+  const events = [];
+  for (let i = 0; i < count; i++) {
+    const data = JSON.stringify({ seq: i, pad: "x".repeat(Math.max(0, size - 20 - String(i).length)) });
+    events.push(new MessageEvent("message", { data }));
+  }
+  const out = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    // rotate the order every round
+    const order = kinds.slice(r % kinds.length).concat(kinds.slice(0, r % kinds.length));
+    for (const k of order) {
+      const ws = clients[k].ws;
+      received = 0;
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) ws.fire(events[i]);
+      const dt = performance.now() - t0;
+      if (received !== count) throw new Error(`${k}: ${received} of ${count} delivered`);
+      out[k].push((dt * 1e6) / count);
+    }
+  }
+  for (const k of kinds) clients[k].c?.close();
+  return out;
+}
+
+window.bench = {
+  ALL,
+  throughput,
+  latency,
+  memSetup,
+  memCycles,
+  memTeardown,
+  esStats,
+  startTime,
+  perMessage,
+  isolated: () => crossOriginIsolated,
+  sink: () => sink,
+};
+if (!params.has("noinit")) await init();
+window.benchReady = true;

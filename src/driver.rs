@@ -98,7 +98,9 @@ pub struct Connection {
     draining: Cell<bool>,
     socket: RefCell<Option<LiveSocket>>,
     timers: RefCell<[Option<Armed>; 4]>,
-    subscribers: RefCell<Vec<Rc<Subscriber>>>,
+    /// Copy-on-write: the per-message path takes a snapshot by cloning one `Rc`, not a `Vec`, and a
+    /// callback that subscribes or closes while we iterate changes the next snapshot, not this one.
+    subscribers: RefCell<Rc<[Rc<Subscriber>]>>,
     token: RefCell<String>,
     /// The browser event behind the `Open`/`Close` note being performed.
     last_event: RefCell<JsValue>,
@@ -136,7 +138,7 @@ impl Connection {
             draining: Cell::new(false),
             socket: RefCell::new(None),
             timers: RefCell::new([None, None, None, None]),
-            subscribers: RefCell::new(Vec::new()),
+            subscribers: RefCell::new(Rc::from(Vec::new())),
             token: RefCell::new(String::new()),
             last_event: RefCell::new(JsValue::UNDEFINED),
             inbound: Cell::new(0),
@@ -166,7 +168,10 @@ impl Connection {
     }
 
     pub fn add(&self, sub: Rc<Subscriber>) {
-        self.subscribers.borrow_mut().push(sub);
+        let mut subs = self.subscribers.borrow_mut();
+        let mut next = subs.to_vec();
+        next.push(sub);
+        *subs = Rc::from(next);
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -176,7 +181,8 @@ impl Connection {
     /// Removes a subscriber; returns how many remain.
     pub fn remove(&self, id: u64) -> usize {
         let mut subs = self.subscribers.borrow_mut();
-        subs.retain(|s| s.id != id);
+        let next: Vec<Rc<Subscriber>> = subs.iter().filter(|s| s.id != id).cloned().collect();
+        *subs = Rc::from(next);
         subs.len()
     }
 

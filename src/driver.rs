@@ -58,6 +58,7 @@ thread_local! {
     static LIVE_CLOSURES: Cell<i64> = const { Cell::new(0) };
 }
 
+#[cfg(feature = "js")]
 pub fn live_closures() -> i64 {
     LIVE_CLOSURES.with(|c| c.get())
 }

@@ -84,6 +84,7 @@ fn broadcast(input: Input<JsValue>) {
     }
 }
 
+#[cfg(feature = "js")]
 /// Layers `over` onto the defaults for later `socket()` calls; the numbers are checked now.
 pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
     let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
@@ -224,6 +225,7 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
     None
 }
 
+#[cfg(feature = "js")]
 /// Connections the module holds (the leak tests read it).
 pub fn connection_count() -> usize {
     HUB.with(|h| {

@@ -15,10 +15,18 @@ mod driver;
 mod errors;
 #[cfg(target_arch = "wasm32")]
 mod hub;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;
 #[cfg(target_arch = "wasm32")]
 mod subscriber;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub use js::{configure, socket, Subscription};
+
+/// The Rust API (Leptos, Yew, Dioxus): see [`rust_api`].
+#[cfg(target_arch = "wasm32")]
+pub mod rust_api;
+#[cfg(target_arch = "wasm32")]
+pub use rust_api::{
+    BinaryType, CloseInfo, ReconnectInfo, Socket, SocketBuilder, SocketError, State,
+};

@@ -35,6 +35,10 @@ impl Subscriber {
     }
 
     pub fn message(&self, data: &JsValue, event: &MessageEvent) {
+        // Another subscriber's callback may have closed this one during this very delivery.
+        if self.closed.get() {
+            return;
+        }
         if let Err(cause) = self.callback.call2(&JsValue::NULL, data, event) {
             self.error(&errors::make(
                 ErrorKind::Callback,

@@ -540,7 +540,10 @@ impl Connection {
                 }
             }
             Note::Reconnect { attempt, delay } => {
-                self.debug(&format!("retry {attempt} in {delay:.0} ms"));
+                self.debug(&format!(
+                    "retry {attempt} in {} ms",
+                    crate::options::num(delay.round())
+                ));
                 let info = Object::new();
                 let _ = Reflect::set(&info, &"attempt".into(), &attempt.into());
                 let _ = Reflect::set(&info, &"delay".into(), &delay.into());

@@ -9,7 +9,6 @@
 //! the borrow ends), so a hook that calls `socket()` is safe.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::Function;
@@ -26,10 +25,20 @@ use crate::url;
 #[derive(Default)]
 struct Hub {
     defaults: PartialOptions<Function>,
-    shared: HashMap<String, Rc<Connection>>,
-    unshared: Vec<Rc<Connection>>,
+    /// Every live connection; shared ones are found by `share_key`. A handful per page, so a `Vec`
+    /// (a hash map would add its hasher to the wasm for nothing).
+    conns: Vec<Rc<Connection>>,
     next_sub: u64,
     lifecycle: Option<Lifecycle>,
+}
+
+impl Hub {
+    fn find(&self, key: &str) -> Option<Rc<Connection>> {
+        self.conns
+            .iter()
+            .find(|c| c.share_key.as_deref() == Some(key))
+            .cloned()
+    }
 }
 
 thread_local! {
@@ -73,11 +82,7 @@ fn install_lifecycle() -> Option<Lifecycle> {
 fn broadcast(input: Input<JsValue>) {
     let conns: Vec<Rc<Connection>> = HUB.with(|h| {
         let h = h.borrow();
-        h.shared
-            .values()
-            .chain(h.unshared.iter())
-            .cloned()
-            .collect()
+        h.conns.clone()
     });
     for c in conns {
         c.feed(input.clone());
@@ -134,9 +139,7 @@ pub fn subscribe(
             opts.hooks.clone(),
         ))
     });
-    let existing = key
-        .as_ref()
-        .and_then(|k| HUB.with(|h| h.borrow().shared.get(k).cloned()));
+    let existing = key.as_ref().and_then(|k| HUB.with(|h| h.borrow().find(k)));
     if let Some(conn) = existing {
         conn.add(sub.clone());
         return Ok((conn, sub));
@@ -156,11 +159,8 @@ fn register(conn: &Rc<Connection>) {
     conn.set_on_closed(Box::new(forget));
     HUB.with(|h| {
         let mut h = h.borrow_mut();
-        match &conn.share_key {
-            Some(k) => {
-                h.shared.insert(k.clone(), conn.clone());
-            }
-            None => h.unshared.push(conn.clone()),
+        if !h.conns.iter().any(|c| Rc::ptr_eq(c, conn)) {
+            h.conns.push(conn.clone());
         }
     });
 }
@@ -171,12 +171,7 @@ fn forget(conn: &Connection) {
     let removed = HUB.with(|h| {
         let mut h = h.borrow_mut();
         let mut removed = Vec::new();
-        if let Some(k) = &conn.share_key {
-            if h.shared.get(k).is_some_and(|c| std::ptr::eq(&**c, conn)) {
-                removed.extend(h.shared.remove(k));
-            }
-        }
-        h.unshared.retain(|c| {
+        h.conns.retain(|c| {
             let same = std::ptr::eq(&**c, conn);
             if same {
                 removed.push(c.clone());
@@ -212,7 +207,7 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
         let other = conn
             .share_key
             .as_ref()
-            .and_then(|k| HUB.with(|h| h.borrow().shared.get(k).cloned()))
+            .and_then(|k| HUB.with(|h| h.borrow().find(k)))
             .filter(|c| !Rc::ptr_eq(c, conn));
         if let Some(other) = other {
             conn.remove(sub.id);
@@ -230,6 +225,6 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
 pub fn connection_count() -> usize {
     HUB.with(|h| {
         let h = h.borrow();
-        h.shared.len() + h.unshared.len()
+        h.conns.len()
     })
 }

@@ -99,11 +99,6 @@ export function socket<E extends string>(
 ): Subscription;
 "#;
 
-#[wasm_bindgen(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
-
 /// Sets defaults for later `socket()` calls (merged over earlier `configure()` calls).
 #[wasm_bindgen(skip_typescript)]
 pub fn configure(options: &JsValue) -> Result<(), JsValue> {
@@ -313,7 +308,7 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
             Some("text") => Some(ParseMode::Text),
             Some(other) => {
                 return Err(type_error(&format!(
-                    "option `parse` must be \"json\" or \"text\", got {other:?}"
+                    "option `parse` must be \"json\" or \"text\", got \"{other}\""
                 )))
             }
         },
@@ -323,7 +318,7 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
             Some("blob") => Some(BinaryType::Blob),
             Some(other) => {
                 return Err(type_error(&format!(
-                    "option `binaryType` must be \"arraybuffer\" or \"blob\", got {other:?}"
+                    "option `binaryType` must be \"arraybuffer\" or \"blob\", got \"{other}\""
                 )))
             }
         },
@@ -423,7 +418,7 @@ impl Reader<'_> {
             let s = if let Some(s) = val.as_string() {
                 s
             } else if let Some(n) = val.as_f64() {
-                n.to_string()
+                crate::options::num(n)
             } else if let Some(b) = val.as_bool() {
                 b.to_string()
             } else {

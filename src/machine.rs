@@ -530,7 +530,7 @@ impl<M> Machine<M> {
                     kind: ErrorKind::Timeout,
                     message: format!(
                         "connection not open after {} ms: abandoned",
-                        self.config.connect_timeout.unwrap_or_default()
+                        crate::options::num(self.config.connect_timeout.unwrap_or_default())
                     ),
                 }));
                 self.failed(false, Some(()), out);

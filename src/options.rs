@@ -149,6 +149,37 @@ impl fmt::Display for OptionsError {
     }
 }
 
+/// A number for a message, without `f64`'s `Display`: float formatting is several KB of wasm that
+/// every page would download for the sake of error messages. Whole numbers print exactly, others
+/// with three decimals.
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let neg = v < 0.0;
+    let a = v.abs();
+    if a >= 1e15 {
+        return if neg { "-1e15+" } else { "1e15+" }.into();
+    }
+    let mut millis = (a * 1000.0).round() as u64;
+    let whole = millis / 1000;
+    millis %= 1000;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    out.push_str(&whole.to_string());
+    if millis != 0 {
+        let frac = (millis + 1000).to_string();
+        out.push('.');
+        out.push_str(frac[1..].trim_end_matches('0'));
+    }
+    out
+}
+
 /// Browsers clamp longer `setTimeout` delays to 1 ms; a larger delay is treated as "never".
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
@@ -157,7 +188,7 @@ fn ms(field: &'static str, v: Option<f64>, default: f64) -> Result<f64, OptionsE
     if v.is_nan() || v < 0.0 {
         return Err(OptionsError::new(
             field,
-            format!("must be a number of milliseconds >= 0, got {v}"),
+            format!("must be a number of milliseconds >= 0, got {}", num(v)),
         ));
     }
     Ok(v.min(MAX_TIMER_MS))
@@ -216,14 +247,14 @@ impl<F: Clone> PartialOptions<F> {
         if !(factor >= 1.0 && factor.is_finite()) {
             return Err(OptionsError::new(
                 "backoffFactor",
-                format!("must be a finite number >= 1, got {factor}"),
+                format!("must be a finite number >= 1, got {}", num(factor)),
             ));
         }
         let jitter = self.jitter.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&jitter) {
             return Err(OptionsError::new(
                 "jitter",
-                format!("must be between 0 and 1, got {jitter}"),
+                format!("must be between 0 and 1, got {}", num(jitter)),
             ));
         }
         let max_retries = match self.max_retries {
@@ -233,7 +264,7 @@ impl<F: Clone> PartialOptions<F> {
             Some(v) => {
                 return Err(OptionsError::new(
                     "maxRetries",
-                    format!("must be a whole number >= 0 or Infinity, got {v}"),
+                    format!("must be a whole number >= 0 or Infinity, got {}", num(v)),
                 ))
             }
         };
@@ -279,7 +310,7 @@ impl<F: Clone> PartialOptions<F> {
             Some(v) => {
                 return Err(OptionsError::new(
                     "queueLimit",
-                    format!("must be a whole number >= 0, got {v}"),
+                    format!("must be a whole number >= 0, got {}", num(v)),
                 ))
             }
         };
@@ -422,6 +453,16 @@ mod tests {
             assert_eq!(e.field, field);
             assert!(e.to_string().contains(field), "{e}");
         }
+    }
+
+    #[test]
+    fn numbers_print_without_float_formatting() {
+        assert_eq!(num(3000.0), "3000");
+        assert_eq!(num(-1.0), "-1");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(1.25), "1.25");
+        assert_eq!(num(f64::NAN), "NaN");
+        assert_eq!(num(f64::INFINITY), "Infinity");
     }
 
     #[test]

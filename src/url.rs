@@ -24,15 +24,15 @@ impl fmt::Display for UrlError {
             UrlError::Empty => write!(f, "url is empty"),
             UrlError::Scheme(u) => write!(
                 f,
-                "url {u:?} is not a WebSocket URL: use ws://, wss:// or a page-relative path"
+                "url \"{u}\" is not a WebSocket URL: use ws://, wss:// or a page-relative path"
             ),
             UrlError::NoBase(u) => {
                 write!(
                     f,
-                    "url {u:?} is relative but there is no page location to resolve it against"
+                    "url \"{u}\" is relative but there is no page location to resolve it against"
                 )
             }
-            UrlError::NoHost(u) => write!(f, "url {u:?} has no host"),
+            UrlError::NoHost(u) => write!(f, "url \"{u}\" has no host"),
         }
     }
 }

@@ -221,10 +221,13 @@ impl Connection {
 
     fn debug(&self, what: &str) {
         if self.opts.debug {
-            web_sys::console::log_1(&JsValue::from_str(&format!(
-                "[event-socket] {} {}: {what}",
+            web_sys::console::log_1(&JsValue::from_str(&cat!(
+                "[event-socket] ",
                 self.event,
-                self.display_url()
+                " ",
+                self.display_url(),
+                ": ",
+                what
             )));
         }
     }
@@ -247,7 +250,7 @@ impl Connection {
                     }
                 };
                 if let Some(live) = live {
-                    self.debug(&format!("closing socket ({code} {reason})"));
+                    self.debug(&cat!("closing socket (", code, " ", reason, ")"));
                     let ws = live.ws.clone();
                     drop(live);
                     let _ = ws.close_with_code_and_reason(code, &reason);
@@ -365,7 +368,7 @@ impl Connection {
                 // The browser refused the URL itself (a blocked port, say): report and back off.
                 self.report(errors::make(
                     ErrorKind::Connect,
-                    &format!("the browser refused to open {}", self.display_url()),
+                    &cat!("the browser refused to open ", self.display_url()),
                     Some(&e),
                 ));
                 self.feed(Input::Closed {
@@ -435,7 +438,7 @@ impl Connection {
             }
         };
         drop(live);
-        self.debug(&format!("closed with code {}", e.code()));
+        self.debug(&cat!("closed with code ", e.code()));
         let retry = match &self.opts.should_reconnect {
             None => true,
             Some(f) => match f.call1(&JsValue::NULL, &e) {
@@ -503,7 +506,7 @@ impl Connection {
         let subs = self.subscribers.borrow().clone();
         match note {
             Note::State(state) => {
-                self.debug(&format!("state {}", state.as_str()));
+                self.debug(&cat!("state ", state.as_str()));
                 for s in subs.iter() {
                     s.state(state);
                 }
@@ -540,10 +543,7 @@ impl Connection {
                 }
             }
             Note::Reconnect { attempt, delay } => {
-                self.debug(&format!(
-                    "retry {attempt} in {} ms",
-                    crate::options::num(delay.round())
-                ));
+                self.debug(&cat!("retry ", attempt, " in ", delay.round(), " ms"));
                 let info = Object::new();
                 let _ = Reflect::set(&info, &"attempt".into(), &attempt.into());
                 let _ = Reflect::set(&info, &"delay".into(), &delay.into());
@@ -552,14 +552,14 @@ impl Connection {
                 }
             }
             Note::Error { kind, message } => {
-                self.debug(&format!("error {}: {message}", kind.as_str()));
+                self.debug(&cat!("error ", kind.as_str(), ": ", message));
                 let cause = match kind {
                     ErrorKind::Token => Some(self.last_event.borrow().clone()),
                     _ => None,
                 };
                 let message = match kind {
                     ErrorKind::Connect | ErrorKind::Timeout => {
-                        format!("{message} ({})", self.display_url())
+                        cat!(message, " (", self.display_url(), ")")
                     }
                     _ => message,
                 };

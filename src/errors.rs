@@ -7,7 +7,7 @@ use web_sys::{CloseEvent, CloseEventInit};
 use crate::machine::ErrorKind;
 
 pub fn make(kind: ErrorKind, message: &str, cause: Option<&JsValue>) -> JsValue {
-    let err = js_sys::Error::new(&format!("event-socket: {message}"));
+    let err = js_sys::Error::new(&cat!("event-socket: ", message));
     let _ = Reflect::set(&err, &"kind".into(), &kind.as_str().into());
     if let Some(cause) = cause {
         let _ = Reflect::set(&err, &"cause".into(), cause);
@@ -17,7 +17,7 @@ pub fn make(kind: ErrorKind, message: &str, cause: Option<&JsValue>) -> JsValue 
 
 /// A `TypeError` for bad arguments: the message names the problem.
 pub fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(&format!("event-socket: {message}")).into()
+    js_sys::TypeError::new(&cat!("event-socket: ", message)).into()
 }
 
 /// The `CloseEvent` given to `onClose` when the client itself closed the socket (the browser's own

@@ -97,10 +97,10 @@ pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
     probe.url.get_or_insert_with(|| "ws://probe".into());
     probe
         .resolve()
-        .map_err(|e| errors::type_error(&e.to_string()))?;
+        .map_err(|e| errors::type_error(&e.message()))?;
     if let Some(u) = &merged.url {
         url::resolve(u, page_href().as_deref())
-            .map_err(|e| errors::type_error(&format!("option `url`: {e}")))?;
+            .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
     }
     HUB.with(|h| h.borrow_mut().defaults = merged);
     Ok(())
@@ -119,9 +119,9 @@ pub fn subscribe(
     let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
     let opts = merged
         .resolve()
-        .map_err(|e| errors::type_error(&e.to_string()))?;
+        .map_err(|e| errors::type_error(&e.message()))?;
     let base = url::resolve(&opts.url, page_href().as_deref())
-        .map_err(|e| errors::type_error(&format!("option `url`: {e}")))?;
+        .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
     let key = match (&opts.token, opts.share) {
         (Token::Static(t), true) => Some(share_key(&base, &opts.params, &event, t)),
         _ => None,

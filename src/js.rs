@@ -190,8 +190,9 @@ impl Subscription {
     pub fn close(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
         let code = code.unwrap_or(1000);
         if code != 1000 && !(3000..=4999).contains(&code) {
-            return Err(type_error(&format!(
-                "close code must be 1000 or in 3000..=4999, got {code}"
+            return Err(type_error(&cat!(
+                "close code must be 1000 or in 3000..=4999, got ",
+                code
             )));
         }
         let reason = reason.unwrap_or_default();
@@ -238,9 +239,9 @@ fn outgoing(data: &JsValue) -> Result<JsValue, JsValue> {
     match json_stringify(data) {
         Ok(text) if text.is_string() => Ok(text),
         Ok(_) => Err(type_error("send(data): data cannot be turned into JSON")),
-        Err(e) => Err(type_error(&format!(
-            "send(data): JSON.stringify failed: {}",
-            js_sys::Error::from(e).message()
+        Err(e) => Err(type_error(&cat!(
+            "send(data): JSON.stringify failed: ",
+            String::from(js_sys::Error::from(e).message())
         ))),
     }
 }
@@ -282,9 +283,12 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
     for key in Object::keys(obj).iter() {
         let key = key.as_string().unwrap_or_default();
         if !KNOWN.contains(&key.as_str()) {
-            return Err(type_error(&format!(
-                "unknown option `{key}` (known: {})",
-                KNOWN.join(", ")
+            return Err(type_error(&cat!(
+                "unknown option `",
+                key,
+                "` (known: ",
+                KNOWN.join(", "),
+                ")"
             )));
         }
     }
@@ -307,8 +311,10 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
             Some("json") => Some(ParseMode::Json),
             Some("text") => Some(ParseMode::Text),
             Some(other) => {
-                return Err(type_error(&format!(
-                    "option `parse` must be \"json\" or \"text\", got \"{other}\""
+                return Err(type_error(&cat!(
+                    "option `parse` must be \"json\" or \"text\", got \"",
+                    other,
+                    "\""
                 )))
             }
         },
@@ -317,8 +323,10 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
             Some("arraybuffer") => Some(BinaryType::ArrayBuffer),
             Some("blob") => Some(BinaryType::Blob),
             Some(other) => {
-                return Err(type_error(&format!(
-                    "option `binaryType` must be \"arraybuffer\" or \"blob\", got \"{other}\""
+                return Err(type_error(&cat!(
+                    "option `binaryType` must be \"arraybuffer\" or \"blob\", got \"",
+                    other,
+                    "\""
                 )))
             }
         },
@@ -341,7 +349,7 @@ impl Reader<'_> {
     /// The value, or `None` when absent or `undefined`.
     fn get(&self, key: &str) -> Result<Option<JsValue>, JsValue> {
         let v = Reflect::get(self.0, &JsValue::from_str(key))
-            .map_err(|_| type_error(&format!("option `{key}` could not be read")))?;
+            .map_err(|_| type_error(&cat!("option `", key, "` could not be read")))?;
         Ok(if v.is_undefined() { None } else { Some(v) })
     }
 
@@ -351,7 +359,7 @@ impl Reader<'_> {
             Some(v) => v
                 .as_string()
                 .map(Some)
-                .ok_or_else(|| type_error(&format!("option `{key}` must be a string"))),
+                .ok_or_else(|| type_error(&cat!("option `", key, "` must be a string"))),
         }
     }
 
@@ -361,7 +369,7 @@ impl Reader<'_> {
             Some(v) => v
                 .as_f64()
                 .map(Some)
-                .ok_or_else(|| type_error(&format!("option `{key}` must be a number"))),
+                .ok_or_else(|| type_error(&cat!("option `", key, "` must be a number"))),
         }
     }
 
@@ -371,7 +379,7 @@ impl Reader<'_> {
             Some(v) => v
                 .as_bool()
                 .map(Some)
-                .ok_or_else(|| type_error(&format!("option `{key}` must be true or false"))),
+                .ok_or_else(|| type_error(&cat!("option `", key, "` must be true or false"))),
         }
     }
 
@@ -382,7 +390,7 @@ impl Reader<'_> {
             Some(v) => v
                 .dyn_into::<Function>()
                 .map(Some)
-                .map_err(|_| type_error(&format!("option `{key}` must be a function"))),
+                .map_err(|_| type_error(&cat!("option `", key, "` must be a function"))),
         }
     }
 
@@ -422,8 +430,10 @@ impl Reader<'_> {
             } else if let Some(b) = val.as_bool() {
                 b.to_string()
             } else {
-                return Err(type_error(&format!(
-                    "option `params`: value of `{k}` must be a string"
+                return Err(type_error(&cat!(
+                    "option `params`: value of `",
+                    k,
+                    "` must be a string"
                 )));
             };
             out.push((k, s));
@@ -444,7 +454,7 @@ impl Reader<'_> {
             ));
         }
         let h = Reader(v.unchecked_ref());
-        let bad = |what: &str| type_error(&format!("option `heartbeat`: {what}"));
+        let bad = |what: &str| type_error(&cat!("option `heartbeat`: ", what));
         let interval = h
             .number("interval")
             .map_err(|_| bad("interval must be a number"))?

@@ -325,9 +325,10 @@ impl<M> Machine<M> {
             _ => {
                 out.push(Action::Notify(Note::Error {
                     kind: ErrorKind::QueueFull,
-                    message: format!(
-                        "send queue is full ({} messages held while not open); message not accepted",
-                        self.config.queue_limit
+                    message: cat!(
+                        "send queue is full (",
+                        self.config.queue_limit,
+                        " messages held while not open); message not accepted"
                     ),
                 }));
                 Sent::QueueFull
@@ -419,9 +420,10 @@ impl<M> Machine<M> {
                     if was_open.is_none() {
                         out.push(Action::Notify(Note::Error {
                             kind: ErrorKind::Connect,
-                            message: format!(
-                                "connection failed before it opened (close code {code}): \
-                                 refused, unreachable, or the token or event was rejected"
+                            message: cat!(
+                                "connection failed before it opened (close code ",
+                                code,
+                                "): refused, unreachable, or the token or event was rejected"
                             ),
                         }));
                     }
@@ -528,9 +530,10 @@ impl<M> Machine<M> {
                 self.phase = Phase::Idle;
                 out.push(Action::Notify(Note::Error {
                     kind: ErrorKind::Timeout,
-                    message: format!(
-                        "connection not open after {} ms: abandoned",
-                        crate::options::num(self.config.connect_timeout.unwrap_or_default())
+                    message: cat!(
+                        "connection not open after ",
+                        self.config.connect_timeout.unwrap_or_default(),
+                        " ms: abandoned"
                     ),
                 }));
                 self.failed(false, Some(()), out);
@@ -644,9 +647,10 @@ impl<M> Machine<M> {
             }
             out.push(Action::Notify(Note::Error {
                 kind: ErrorKind::RetriesExhausted,
-                message: format!(
-                    "gave up after {} consecutive failed attempts (maxRetries)",
-                    self.retries
+                message: cat!(
+                    "gave up after ",
+                    self.retries,
+                    " consecutive failed attempts (maxRetries)"
                 ),
             }));
             self.report_unsent(out);
@@ -677,7 +681,10 @@ impl<M> Machine<M> {
             self.requeue_at = 0;
             out.push(Action::Notify(Note::Error {
                 kind: ErrorKind::Unsent,
-                message: format!("{n} queued message(s) were never sent: the connection closed"),
+                message: cat!(
+                    n,
+                    " queued message(s) were never sent: the connection closed"
+                ),
             }));
         }
     }

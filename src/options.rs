@@ -143,9 +143,15 @@ impl OptionsError {
     }
 }
 
+impl OptionsError {
+    pub fn message(&self) -> String {
+        cat!("event-socket: option `", self.field, "` ", self.problem)
+    }
+}
+
 impl fmt::Display for OptionsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event-socket: option `{}` {}", self.field, self.problem)
+        f.write_str(&self.message())
     }
 }
 
@@ -171,9 +177,9 @@ pub fn num(v: f64) -> String {
     if neg {
         out.push('-');
     }
-    out.push_str(&whole.to_string());
+    crate::text::push_int(&mut out, whole);
     if millis != 0 {
-        let frac = (millis + 1000).to_string();
+        let frac = crate::text::int(millis + 1000);
         out.push('.');
         out.push_str(frac[1..].trim_end_matches('0'));
     }
@@ -188,7 +194,7 @@ fn ms(field: &'static str, v: Option<f64>, default: f64) -> Result<f64, OptionsE
     if v.is_nan() || v < 0.0 {
         return Err(OptionsError::new(
             field,
-            format!("must be a number of milliseconds >= 0, got {}", num(v)),
+            cat!("must be a number of milliseconds >= 0, got ", v),
         ));
     }
     Ok(v.min(MAX_TIMER_MS))
@@ -247,14 +253,14 @@ impl<F: Clone> PartialOptions<F> {
         if !(factor >= 1.0 && factor.is_finite()) {
             return Err(OptionsError::new(
                 "backoffFactor",
-                format!("must be a finite number >= 1, got {}", num(factor)),
+                cat!("must be a finite number >= 1, got ", factor),
             ));
         }
         let jitter = self.jitter.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&jitter) {
             return Err(OptionsError::new(
                 "jitter",
-                format!("must be between 0 and 1, got {}", num(jitter)),
+                cat!("must be between 0 and 1, got ", jitter),
             ));
         }
         let max_retries = match self.max_retries {
@@ -264,7 +270,7 @@ impl<F: Clone> PartialOptions<F> {
             Some(v) => {
                 return Err(OptionsError::new(
                     "maxRetries",
-                    format!("must be a whole number >= 0 or Infinity, got {}", num(v)),
+                    cat!("must be a whole number >= 0 or Infinity, got ", v),
                 ))
             }
         };
@@ -279,8 +285,8 @@ impl<F: Clone> PartialOptions<F> {
                 if !(h.interval > 0.0 && h.interval.is_finite()) {
                     return Err(OptionsError::new(
                         "heartbeat",
-                        format!(
-                            "interval must be a number of milliseconds > 0, got {}",
+                        cat!(
+                            "interval must be a number of milliseconds > 0, got ",
                             h.interval
                         ),
                     ));
@@ -288,8 +294,8 @@ impl<F: Clone> PartialOptions<F> {
                 if !(h.timeout > 0.0 && h.timeout.is_finite()) {
                     return Err(OptionsError::new(
                         "heartbeat",
-                        format!(
-                            "timeout must be a number of milliseconds > 0, got {}",
+                        cat!(
+                            "timeout must be a number of milliseconds > 0, got ",
                             h.timeout
                         ),
                     ));
@@ -310,7 +316,7 @@ impl<F: Clone> PartialOptions<F> {
             Some(v) => {
                 return Err(OptionsError::new(
                     "queueLimit",
-                    format!("must be a whole number >= 0, got {}", num(v)),
+                    cat!("must be a whole number >= 0, got ", v),
                 ))
             }
         };

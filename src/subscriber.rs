@@ -68,7 +68,7 @@ impl Subscriber {
             if let Err(cause) = result {
                 self.error(&errors::make(
                     ErrorKind::Callback,
-                    &format!("the {name} hook threw"),
+                    &cat!("the ", name, " hook threw"),
                     Some(&cause),
                 ));
             }

@@ -18,22 +18,28 @@ pub enum UrlError {
     NoHost(String),
 }
 
+impl UrlError {
+    pub fn message(&self) -> String {
+        match self {
+            UrlError::Empty => "url is empty".into(),
+            UrlError::Scheme(u) => cat!(
+                "url \"",
+                u,
+                "\" is not a WebSocket URL: use ws://, wss:// or a page-relative path"
+            ),
+            UrlError::NoBase(u) => cat!(
+                "url \"",
+                u,
+                "\" is relative but there is no page location to resolve it against"
+            ),
+            UrlError::NoHost(u) => cat!("url \"", u, "\" has no host"),
+        }
+    }
+}
+
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UrlError::Empty => write!(f, "url is empty"),
-            UrlError::Scheme(u) => write!(
-                f,
-                "url \"{u}\" is not a WebSocket URL: use ws://, wss:// or a page-relative path"
-            ),
-            UrlError::NoBase(u) => {
-                write!(
-                    f,
-                    "url \"{u}\" is relative but there is no page location to resolve it against"
-                )
-            }
-            UrlError::NoHost(u) => write!(f, "url \"{u}\" has no host"),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -77,7 +83,7 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
             return Err(UrlError::NoHost(url.to_string()));
         }
-        return Ok(format!("{ws_scheme}://{rest}"));
+        return Ok(cat!(ws_scheme, "://", rest));
     }
     let page = page.ok_or_else(|| UrlError::NoBase(url.to_string()))?;
     let (page_scheme, page_rest) =
@@ -93,7 +99,7 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     let authority_end = page_rest.find(['/', '?', '#']).unwrap_or(page_rest.len());
     let authority = &page_rest[..authority_end];
     if let Some(net) = url.strip_prefix("//") {
-        return Ok(format!("{ws_scheme}://{net}"));
+        return Ok(cat!(ws_scheme, "://", net));
     }
     let page_path = page_rest[authority_end..]
         .split(['?', '#'])
@@ -102,18 +108,15 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     let path = if url.starts_with('/') {
         url.to_string()
     } else if url.starts_with('?') {
-        format!(
-            "{}{url}",
-            if page_path.is_empty() { "/" } else { page_path }
-        )
+        cat!(if page_path.is_empty() { "/" } else { page_path }, url)
     } else {
         let dir = match page_path.rfind('/') {
             Some(i) => &page_path[..=i],
             None => "/",
         };
-        format!("{dir}{url}")
+        cat!(dir, url)
     };
-    Ok(format!("{ws_scheme}://{authority}{path}"))
+    Ok(cat!(ws_scheme, "://", authority, path))
 }
 
 /// `scheme:rest` when `url` starts with a syntactically valid scheme.

@@ -202,3 +202,20 @@ pub async fn serial() -> Serial {
     BUSY.with(|b| b.set(true));
     Serial
 }
+
+/// Waits for a subscription's state; on timeout the panic says where it was stuck.
+pub async fn wait_state(sub: &event_socket::Subscription, want: &str, ms: u32) {
+    let mut waited = 0;
+    while sub.state() != want {
+        if waited >= ms {
+            panic!(
+                "timed out after {ms} ms waiting for state {want}: state {}, retries {}, {}",
+                sub.state(),
+                sub.retries(),
+                sub.url()
+            );
+        }
+        sleep(20).await;
+        waited += 20;
+    }
+}

@@ -237,7 +237,7 @@ async fn offline_spends_no_retries_and_online_reconnects_at_once() {
         ])),
     )
     .unwrap();
-    wait_state(&sub, "open", 5000).await;
+    open_eventually(&sub).await;
     js("window.dispatchEvent(new Event('offline'))");
     control("/control/drop?mode=abrupt&target=events").await;
     wait_for("reconnecting", 3000, || sub.state() == "reconnecting").await;
@@ -370,7 +370,7 @@ async fn a_tab_becoming_visible_retries_at_once() {
         ])),
     )
     .unwrap();
-    wait_state(&sub, "open", 5000).await;
+    open_eventually(&sub).await;
     control("/control/drop?mode=abrupt&target=events").await;
     wait_for("waiting a minute to retry", 3000, || {
         sub.state() == "reconnecting"

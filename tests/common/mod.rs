@@ -219,3 +219,20 @@ pub async fn wait_state(sub: &event_socket::Subscription, want: &str, ms: u32) {
         waited += 20;
     }
 }
+
+/// Setup for tests that use a very long retry interval (to prove that something else triggered
+/// the retry): a first attempt lost to a loaded machine would otherwise wait a minute, so nudge it.
+pub async fn open_eventually(sub: &event_socket::Subscription) {
+    for _ in 0..10 {
+        let mut waited = 0;
+        while sub.state() != "open" && waited < 1000 {
+            sleep(20).await;
+            waited += 20;
+        }
+        if sub.state() == "open" {
+            return;
+        }
+        sub.reconnect();
+    }
+    wait_state(sub, "open", 1).await;
+}

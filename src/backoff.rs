@@ -7,9 +7,13 @@
 /// The settings that shape the delays (validated in `options`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
+    /// Milliseconds before the first retry.
     pub initial: f64,
+    /// Cap on every delay, in milliseconds (never below `initial`).
     pub max: f64,
+    /// Growth per failed attempt; 1 gives a fixed delay.
     pub factor: f64,
+    /// Fraction (0 to 1) of each delay that is randomized.
     pub jitter: f64,
 }
 
@@ -39,6 +43,18 @@ impl Backoff {
     /// The delay with jitter; `random` is uniform in `[0, 1)`. The randomized part is taken off the
     /// top, so a delay never exceeds the cap and the fixed-delay classic (`factor` 1, `jitter` 0)
     /// is exact.
+    ///
+    /// ```
+    /// use event_socket::backoff::Backoff;
+    ///
+    /// let b = Backoff { initial: 1000.0, max: 30000.0, factor: 2.0, jitter: 0.5 };
+    /// // Retry 3: base 4000 ms, of which half is randomized.
+    /// assert_eq!(b.delay(3, 0.0), 2000.0);
+    /// assert_eq!(b.delay(3, 0.5), 3000.0);
+    /// assert!(b.delay(3, 0.999) < 4000.0);
+    /// // However many failures, the cap holds.
+    /// assert!(b.delay(100, 0.999) <= 30000.0);
+    /// ```
     pub fn delay(&self, attempt: u32, random: f64) -> f64 {
         let base = self.base_delay(attempt);
         let r = random.clamp(0.0, 1.0);

@@ -158,6 +158,7 @@ impl Subscription {
         self.conn.borrow().retries()
     }
 
+    /// The event this subscription receives (the `event=` query parameter).
     #[wasm_bindgen(getter, js_name = eventName)]
     pub fn event_name(&self) -> String {
         self.conn.borrow().event.clone()

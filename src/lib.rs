@@ -4,6 +4,8 @@
 //! The decisions (when to connect, retry, give up, what to queue) live in [`machine`], plain Rust
 //! tested natively; the browser side (`driver`, `hub`, `js`) only performs them.
 
+#![warn(missing_docs)]
+
 #[macro_use]
 pub mod text;
 pub mod backoff;

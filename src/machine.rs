@@ -16,13 +16,19 @@ use crate::backoff::{Backoff, Rng};
 /// What the user sees as `state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// The first attempt is under way and nothing has failed yet.
     Connecting,
+    /// A socket is open: sends go out now.
     Open,
+    /// Something failed or the link was lost: a retry is pending or under way (also while offline).
     Reconnecting,
+    /// For good (`close()`, `shouldReconnect` said no, or retries exhausted) until `Start` or
+    /// `Reconnect`; sends are refused.
     Closed,
 }
 
 impl State {
+    /// The string the JavaScript API uses (`"connecting"`, `"open"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             State::Connecting => "connecting",
@@ -36,18 +42,26 @@ impl State {
 /// The error kinds of the public API (`error.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// A text message was not JSON; the socket stays open.
     Parse,
+    /// The callback or a hook threw; nothing else is affected.
     Callback,
+    /// An attempt failed before it opened (refused, unreachable, token rejected).
     Connect,
+    /// The connect timeout or the heartbeat deadline expired.
     Timeout,
+    /// A send while not open with `queue_limit` messages already held.
     QueueFull,
+    /// The token function threw or its promise rejected.
     Token,
+    /// `max_retries` consecutive failures: the machine is closed.
     RetriesExhausted,
     /// Messages still queued when the caller closed: reported, never dropped silently.
     Unsent,
 }
 
 impl ErrorKind {
+    /// The JavaScript `error.kind` string (kebab-case, e.g. `"queue-full"`).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Parse => "parse",
@@ -62,31 +76,44 @@ impl ErrorKind {
     }
 }
 
+/// The machine's timers: at most one of each kind is armed at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimerKind {
+    /// Waits out the backoff delay before the next attempt.
     Retry,
+    /// Abandons an attempt not open within `connect_timeout`.
     ConnectTimeout,
+    /// Sends the next heartbeat.
     HeartbeatSend,
+    /// Declares the link dead when nothing arrived since the last heartbeat.
     HeartbeatDeadline,
 }
 
 /// Heartbeat timing; the message itself belongs to the driver.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Heartbeat {
+    /// Milliseconds between heartbeats.
     pub interval: f64,
+    /// Milliseconds after a heartbeat within which any inbound message (not necessarily a reply)
+    /// must arrive, or the link is considered dead.
     pub timeout: f64,
 }
 
 /// The settings the decisions depend on (validated by `options`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// Shapes the delay before each retry.
     pub backoff: Backoff,
     /// `None`: retry forever.
     pub max_retries: Option<u32>,
+    /// Milliseconds a connection must stay open before the retry count resets, so a server that
+    /// accepts and then drops at once still gets backed off from.
     pub min_uptime: f64,
     /// `None`: no timeout.
     pub connect_timeout: Option<f64>,
+    /// Messages held while not open; a send beyond it is refused (`Sent::QueueFull`).
     pub queue_limit: usize,
+    /// `None` (the default): no heartbeat.
     pub heartbeat: Option<Heartbeat>,
 }
 
@@ -106,40 +133,65 @@ impl Default for Config {
 /// What the browser (or the caller) reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input<M> {
+    /// Begin connecting; ignored unless idle or closed. Resets the retry count.
     Start,
+    /// The token for attempt `socket` is ready: the machine answers with `OpenSocket`.
     TokenReady {
+        /// The id from `ResolveToken`; a stale one is ignored.
         socket: u64,
     },
+    /// Getting the token failed: counts as a failed attempt.
     TokenFailed {
+        /// The id from `ResolveToken`; a stale one is ignored.
         socket: u64,
     },
+    /// The socket's `open` event.
     Opened {
+        /// The id from `OpenSocket`; a stale one is ignored.
         socket: u64,
+        /// Milliseconds (the driver: `Date.now()`), compared with `Closed::now` for `min_uptime`.
         now: f64,
     },
     /// `retry` is the verdict of `shouldReconnect` (true when the caller gave none).
     Closed {
+        /// The socket that closed; a stale one is ignored.
         socket: u64,
+        /// The close code, quoted in the `Connect` error when the socket never opened.
         code: u16,
+        /// `false` closes the machine for good.
         retry: bool,
+        /// Milliseconds on the clock `Opened::now` used.
         now: f64,
     },
+    /// A timer armed by `SetTimer` fired.
     Timer {
+        /// The kind given in `SetTimer`.
         kind: TimerKind,
+        /// The id given in `SetTimer`; a cancelled or replaced timer's id is stale and ignored.
         id: u64,
+        /// The driver's running count of inbound messages: the heartbeat deadline compares it
+        /// with the count when the heartbeat went out.
         inbound: u64,
     },
     /// A message the caller sends; see [`Machine::send`] for the verdict.
     Send(M),
     /// The driver could not hand a `Transmit` to the socket (it was no longer open): queue it again.
     Requeue(M),
+    /// The caller's `close()`: final; still-queued messages are reported as `Unsent`.
     Close {
+        /// Passed to the socket's `close()`.
         code: u16,
+        /// Passed to the socket's `close()`.
         reason: String,
     },
+    /// The caller's `reconnect()`: drop any socket and try now with the retry count reset (from
+    /// `Closed` too).
     Reconnect,
+    /// The browser is back online: a pending retry happens now instead of after its delay.
     Online,
+    /// The browser went offline: no retries are spent until `Online`.
     Offline,
+    /// The page became visible: a pending retry (when online) happens now.
     Visible,
 }
 
@@ -148,46 +200,71 @@ pub enum Input<M> {
 pub enum Action<M> {
     /// Get the token (call the token function if there is one), then feed `TokenReady`/`TokenFailed`.
     ResolveToken {
+        /// The id of the new attempt, to pass back in every input about it.
         socket: u64,
     },
+    /// Open the WebSocket for attempt `socket`; report `Opened` or `Closed`.
     OpenSocket {
+        /// The attempt's id.
         socket: u64,
     },
     /// Close the socket and detach every handler: nothing from it reaches the machine again.
     CloseSocket {
+        /// The socket to close.
         socket: u64,
+        /// 4000 reconnect, 4008 connect timeout, 4009 heartbeat timeout, or the caller's code.
         code: u16,
+        /// The close reason to send.
         reason: String,
     },
+    /// Arm a timer, replacing any of the same kind; when it fires, feed `Input::Timer`.
     SetTimer {
+        /// Echo back in `Input::Timer`.
         kind: TimerKind,
+        /// Echo back in `Input::Timer`.
         id: u64,
+        /// The delay in milliseconds.
         ms: f64,
     },
+    /// Clear the browser timer of this kind (its id is stale already: a late firing is harmless).
     CancelTimer {
+        /// The timer to clear.
         kind: TimerKind,
     },
+    /// Send the message on the open socket; if the socket refuses it, feed back `Input::Requeue`.
     Transmit(M),
+    /// Send the heartbeat message (the machine only knows its timing).
     SendHeartbeat,
+    /// Tell the hooks.
     Notify(Note),
 }
 
 /// Notifications for the hooks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Note {
+    /// The user-visible state changed (sent only on a change).
     State(State),
+    /// A socket opened; the queued messages were transmitted just before.
     Open,
     /// A socket closed (or was abandoned); `delay` is `None` when no retry is scheduled yet.
     Close {
+        /// Whether a retry follows (possibly once the browser is back online).
         will_reconnect: bool,
+        /// Milliseconds until the retry, when one is scheduled now.
         delay: Option<f64>,
     },
+    /// A retry is scheduled.
     Reconnect {
+        /// 1 for the first retry; counts consecutive failures.
         attempt: u32,
+        /// Milliseconds until it, jitter included.
         delay: f64,
     },
+    /// Something for `onError`.
     Error {
+        /// The `error.kind`.
         kind: ErrorKind,
+        /// A human-readable explanation; never contains the token.
         message: String,
     },
 }
@@ -195,9 +272,13 @@ pub enum Note {
 /// The verdict on a message given to `send`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent {
+    /// Handed to the open socket (a `Transmit` is among the actions).
     Now,
+    /// Held until the next socket opens.
     Queued,
+    /// Refused: `queue_limit` messages are already held (an `Error` note says so).
     QueueFull,
+    /// Refused: the machine is closed for good.
     Closed,
 }
 
@@ -223,6 +304,50 @@ enum Phase {
 
 /// The state of one connection. `M` is the outgoing message type (a `JsValue` in the browser,
 /// numbers in tests).
+///
+/// The driver feeds every [`Input`] to [`handle`](Machine::handle) and performs the returned
+/// [`Action`]s in order. One attempt, with a message sent before the socket opens:
+///
+/// ```
+/// use event_socket::machine::{Action, Config, Input, Machine, Note, Sent, State, TimerKind};
+///
+/// let mut m: Machine<&str> = Machine::new(Config::default(), 42);
+///
+/// // Start: arm the connect timeout and get the token first.
+/// let actions = m.handle(Input::Start);
+/// let socket = actions
+///     .iter()
+///     .find_map(|a| match a {
+///         Action::ResolveToken { socket } => Some(*socket),
+///         _ => None,
+///     })
+///     .unwrap();
+/// assert_eq!(m.state(), State::Connecting);
+///
+/// // Not open yet: the message waits in the queue.
+/// assert_eq!(m.send("hello").0, Sent::Queued);
+///
+/// // The token is ready: open the socket.
+/// let actions = m.handle(Input::TokenReady { socket });
+/// assert_eq!(actions, vec![Action::OpenSocket { socket }]);
+///
+/// // The browser reports it open: timeout cleared, queue flushed, then the hooks.
+/// let actions = m.handle(Input::Opened { socket, now: 0.0 });
+/// assert_eq!(
+///     actions,
+///     vec![
+///         Action::CancelTimer { kind: TimerKind::ConnectTimeout },
+///         Action::Transmit("hello"),
+///         Action::Notify(Note::Open),
+///         Action::Notify(Note::State(State::Open)),
+///     ]
+/// );
+///
+/// // A late event from a socket that is not the live one is ignored.
+/// let stale = Input::Closed { socket: socket + 100, code: 1006, retry: true, now: 1.0 };
+/// assert!(m.handle(stale).is_empty());
+/// assert_eq!(m.state(), State::Open);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Machine<M> {
     config: Config,
@@ -258,6 +383,8 @@ const TIMER_KINDS: [TimerKind; 4] = [
 ];
 
 impl<M> Machine<M> {
+    /// `seed` drives the jitter: give each connection its own so that clients do not retry in step.
+    /// Nothing happens until `Input::Start`.
     pub fn new(config: Config, seed: u64) -> Self {
         Machine {
             config,
@@ -274,6 +401,7 @@ impl<M> Machine<M> {
         }
     }
 
+    /// The user-visible state; `Reconnecting` also covers waiting for the browser to be online.
     pub fn state(&self) -> State {
         match self.phase {
             Phase::Open { .. } => State::Open,
@@ -284,14 +412,18 @@ impl<M> Machine<M> {
         }
     }
 
+    /// Consecutive failed attempts; reset by `Start`, `Reconnect` and a connection that stayed
+    /// open `min_uptime`.
     pub fn retries(&self) -> u32 {
         self.retries
     }
 
+    /// The settings it was made with.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// Messages held for the next open.
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
@@ -337,6 +469,8 @@ impl<M> Machine<M> {
         (verdict, out)
     }
 
+    /// Feeds one input and returns what the driver must do, in order. Inputs naming a stale socket
+    /// or timer are ignored (no actions).
     pub fn handle(&mut self, input: Input<M>) -> Vec<Action<M>> {
         let mut out = Vec::new();
         match input {

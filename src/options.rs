@@ -12,40 +12,55 @@ use crate::machine::{Config, Heartbeat};
 /// How text frames reach the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParseMode {
+    /// `JSON.parse` first; a failure is reported (kind `parse`) and the socket stays open.
     #[default]
     Json,
+    /// The raw string, unparsed.
     Text,
 }
 
+/// The socket's `binaryType`: what binary frames reach the callback as (they are never parsed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BinaryType {
+    /// An `ArrayBuffer`, readable at once.
     #[default]
     ArrayBuffer,
+    /// A `Blob`, read asynchronously.
     Blob,
 }
 
 /// A token given once, or a function called before every attempt (fresh tokens).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token<F> {
+    /// Sent with every attempt; connections with the same static token can be shared.
     Static(String),
+    /// Called before every attempt (may return a promise); such connections are never shared.
     Dynamic(F),
 }
 
 /// The heartbeat as given; `message` is sent as text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeartbeatSpec {
+    /// Milliseconds between heartbeats; must be > 0.
     pub interval: f64,
+    /// Milliseconds after a heartbeat within which any inbound message must arrive; must be > 0.
     pub timeout: f64,
+    /// The text frame to send.
     pub message: String,
 }
 
 /// The lifecycle hooks of one subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hooks<F> {
+    /// `onOpen(event)`.
     pub on_open: Option<F>,
+    /// `onClose(closeEvent, { willReconnect, delay })`.
     pub on_close: Option<F>,
+    /// `onError(error)`, with `error.kind`.
     pub on_error: Option<F>,
+    /// `onReconnect({ attempt, delay })`, called when a retry is scheduled.
     pub on_reconnect: Option<F>,
+    /// `onStateChange(state)`.
     pub on_state_change: Option<F>,
 }
 
@@ -65,24 +80,41 @@ impl<F> Default for Hooks<F> {
 /// per-socket options can be layered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartialOptions<F> {
+    /// `url`: `ws://`/`wss://` or a path resolved against the page; required once merged.
     pub url: Option<String>,
+    /// `token` (default: empty).
     pub token: Option<Token<F>>,
+    /// `params`: extra query parameters, placed before `event` and `token`.
     pub params: Option<Vec<(String, String)>>,
+    /// `reconnectInterval`: ms before the first retry (default 1000).
     pub reconnect_interval: Option<f64>,
+    /// `maxReconnectInterval`: cap on the delay in ms (default 30000).
     pub max_reconnect_interval: Option<f64>,
+    /// `backoffFactor`: >= 1 (default 2); 1 gives the classic fixed delay.
     pub backoff_factor: Option<f64>,
+    /// `jitter`: randomized fraction of each delay, 0 to 1 (default 0.5).
     pub jitter: Option<f64>,
+    /// `maxRetries`: a whole number or `Infinity` (default); `f64` as JavaScript passes it.
     pub max_retries: Option<f64>,
+    /// `minUptime`: ms open before the retry count resets (default 5000).
     pub min_uptime: Option<f64>,
+    /// `connectTimeout`: ms (default 10000); 0 or `Infinity` means none.
     pub connect_timeout: Option<f64>,
     /// `Some(None)`: explicitly off (`heartbeat: null`).
     pub heartbeat: Option<Option<HeartbeatSpec>>,
+    /// `queueLimit`: a whole number or `Infinity` (default 1000).
     pub queue_limit: Option<f64>,
+    /// `parse` (default JSON).
     pub parse: Option<ParseMode>,
+    /// `binaryType` (default `ArrayBuffer`).
     pub binary_type: Option<BinaryType>,
+    /// `share` (default true): the same URL, event and static token share one connection.
     pub share: Option<bool>,
+    /// `shouldReconnect(closeEvent)`: false stops after that close (default: always retry).
     pub should_reconnect: Option<F>,
+    /// `debug`: log the lifecycle to the console, token redacted (default false).
     pub debug: Option<bool>,
+    /// The hooks, merged one by one.
     pub hooks: Hooks<F>,
 }
 
@@ -114,27 +146,41 @@ impl<F> Default for PartialOptions<F> {
 /// Validated options for one subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options<F> {
+    /// As given: not yet resolved against the page (see [`crate::url::resolve`]).
     pub url: String,
+    /// An empty static token when none was given.
     pub token: Token<F>,
+    /// Extra query parameters, in the caller's order.
     pub params: Vec<(String, String)>,
+    /// What the state machine needs.
     pub config: Config,
+    /// Empty when the heartbeat is off.
     pub heartbeat_message: String,
+    /// How text frames reach the callback.
     pub parse: ParseMode,
+    /// What binary frames reach the callback as.
     pub binary_type: BinaryType,
+    /// Whether a connection with a static token may be shared.
     pub share: bool,
+    /// `None`: always retry.
     pub should_reconnect: Option<F>,
+    /// Log the lifecycle to the console.
     pub debug: bool,
+    /// Per subscription, even on a shared connection.
     pub hooks: Hooks<F>,
 }
 
 /// A bad option: `field` is the camelCase name the caller wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptionsError {
+    /// The option's camelCase name, e.g. `"reconnectInterval"`.
     pub field: &'static str,
+    /// What is wrong, phrased to follow the name (`"must be …"`).
     pub problem: String,
 }
 
 impl OptionsError {
+    /// `problem` continues the sentence after the option's name.
     pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
         OptionsError {
             field,
@@ -144,6 +190,7 @@ impl OptionsError {
 }
 
 impl OptionsError {
+    /// The full sentence for the `TypeError`, prefixed with `event-socket: option`.
     pub fn message(&self) -> String {
         cat!("event-socket: option `", self.field, "` ", self.problem)
     }

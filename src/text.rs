@@ -7,6 +7,7 @@
 
 /// Something `cat!` can append.
 pub trait Piece {
+    /// Appends `self` as text (integers in decimal, `f64` by [`crate::options::num`]).
     fn push_to(&self, out: &mut String);
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 /// Why a URL cannot be used for a WebSocket; the message names the problem for a `TypeError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlError {
+    /// Empty or only whitespace.
     Empty,
     /// `http:`, `ftp:` … : only `ws:`/`wss:` or a path are accepted.
     Scheme(String),
@@ -19,6 +20,7 @@ pub enum UrlError {
 }
 
 impl UrlError {
+    /// The explanation for the `TypeError`, quoting the URL.
     pub fn message(&self) -> String {
         match self {
             UrlError::Empty => "url is empty".into(),
@@ -45,6 +47,17 @@ impl fmt::Display for UrlError {
 
 /// Encodes like JavaScript's `encodeURIComponent`: every byte of the UTF-8 form is percent-encoded
 /// except `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+///
+/// ```
+/// use event_socket::url::encode_uri_component;
+///
+/// // encodeURIComponent("a+b&c=d#e/ü 😀") in a browser gives the same string.
+/// assert_eq!(
+///     encode_uri_component("a+b&c=d#e/ü 😀"),
+///     "a%2Bb%26c%3Dd%23e%2F%C3%BC%20%F0%9F%98%80"
+/// );
+/// assert_eq!(encode_uri_component("-_.!~*'()"), "-_.!~*'()");
+/// ```
 pub fn encode_uri_component(s: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
@@ -133,6 +146,17 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
 }
 
 /// Appends `params`, then `event` and `token`, to an absolute URL, keeping the query it already has.
+/// Keys and values are encoded with [`encode_uri_component`].
+///
+/// ```
+/// use event_socket::url::with_query;
+///
+/// let params = [("instance".to_string(), "main 1".to_string())];
+/// assert_eq!(
+///     with_query("wss://h/ws/events?v=2", "messages.upsert", "a+b", &params),
+///     "wss://h/ws/events?v=2&instance=main%201&event=messages.upsert&token=a%2Bb"
+/// );
+/// ```
 pub fn with_query(base: &str, event: &str, token: &str, params: &[(String, String)]) -> String {
     let mut out = String::with_capacity(base.len() + event.len() + token.len() + 32);
     out.push_str(base);

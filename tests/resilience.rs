@@ -113,7 +113,10 @@ async fn should_reconnect_false_stops_after_that_close() {
     wait_for("closed for good", 3000, || sub.state() == "closed").await;
     let last = closes.len() - 1;
     assert_eq!(get(&closes.arg(last), "code").as_f64(), Some(4000.0));
-    assert_eq!(get(&closes.arg2(last), "willReconnect").as_bool(), Some(false));
+    assert_eq!(
+        get(&closes.arg2(last), "willReconnect").as_bool(),
+        Some(false)
+    );
     let before = connects("shouldnt", "messages.upsert").await;
     sleep(300).await;
     assert_eq!(connects("shouldnt", "messages.upsert").await, before);

@@ -2,7 +2,8 @@
 //!
 //! - `test`: installs what is missing, runs the native tests, starts an `event-server`, runs the
 //!   browser tests (wasm-bindgen-test in headless Chromium) against it, builds the npm package and
-//!   runs the page tests (`tests/e2e/run.mjs`) if there are any. Exits non-zero on any failure.
+//!   runs the page tests (`tests/e2e/run.mjs`) and the package tests (`tests/e2e/package.mjs`:
+//!   `npm pack`, `examples/` in headless Chromium) if there are any. Exits non-zero on any failure.
 //! - `pkg`: builds the npm package into `pkg/` and prints its sizes.
 //! - `bench`: builds the package and a release `event-server`, then runs `bench/run.mjs` (which
 //!   starts its own server and browser). A benchmark, not a test: `test` never runs it.
@@ -60,7 +61,8 @@ usage: cargo xtask <command>
 commands:
   test   install missing tools, then run every test: native (cargo test --workspace),
          browser (wasm-bindgen-test in headless Chromium against a fresh event-server),
-         the npm package build, and the page tests (tests/e2e/run.mjs) if present
+         the npm package build, the page tests (tests/e2e/run.mjs) and the package
+         tests (tests/e2e/package.mjs: npm pack, examples/) if present
   pkg    build the npm package into pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
          and print its raw and gzipped sizes
   demo   start event-server --simulate demo on 127.0.0.1:8084 and `trunk serve` the demo page
@@ -498,13 +500,29 @@ fn test(ctx: &Ctx) -> Result {
         "none yet"
     };
 
+    step("package tests: node tests/e2e/package.mjs (npm pack, examples/ in headless Chromium)");
+    let package_mjs = ctx.e2e.join("package.mjs");
+    let package_tests = if package_mjs.exists() {
+        run(Command::new("node")
+            .arg(&package_mjs)
+            .current_dir(&ctx.root)
+            .env("EVENT_SERVER_BIN", &bin)
+            .env("ROOT", &ctx.root)
+            .env("CHROMIUM", CHROMIUM))?;
+        "passed"
+    } else {
+        println!("skipped: tests/e2e/package.mjs does not exist yet");
+        "none yet"
+    };
+
     step("stop event-server");
     drop(server);
 
     println!();
     println!(
         "== xtask test: ALL PASSED in {}s: native tests, {chrome_runs} browser test binar(y/ies) in \
-         headless Chrome, pkg (wasm+js gzip {} B), page tests {page_tests}",
+         headless Chrome, pkg (wasm+js gzip {} B), page tests {page_tests}, package tests \
+         {package_tests}",
         started.elapsed().as_secs(),
         sizes.gzip_total
     );

@@ -1,0 +1,69 @@
+// event-socket used like any npm package: imported by name, typed, bundled by Vite.
+import init, { configure, socket } from "event-socket";
+import type { EventData, EventSocketError, Json, SocketState } from "event-socket";
+
+const stateEl = document.querySelector<HTMLOutputElement>("#state")!;
+const eventsEl = document.querySelector<HTMLOListElement>("#events")!;
+const errorsEl = document.querySelector<HTMLOListElement>("#errors")!;
+const MAX_ROWS = 50;
+
+/** Appends one line of text (never markup: the demo messages contain HTML on purpose). */
+function show(list: HTMLOListElement, kind: string, text: string): void {
+  const li = document.createElement("li");
+  li.dataset.event = kind;
+  li.textContent = text;
+  list.prepend(li);
+  while (list.children.length > MAX_ROWS) list.lastElementChild?.remove();
+}
+
+/** Binary frames and `parse: "text"` are not used here: only parsed JSON is shown. */
+function isJson<E extends string>(data: EventData<E>): data is Exclude<EventData<E>, string | ArrayBuffer | Blob> {
+  return typeof data !== "string" && !(data instanceof ArrayBuffer) && !(data instanceof Blob);
+}
+
+function textOf(content: Json): string {
+  if (content !== null && typeof content === "object" && !Array.isArray(content)) {
+    const text = content["text"];
+    if (typeof text === "string") return text;
+  }
+  return JSON.stringify(content);
+}
+
+async function devToken(instance: string): Promise<string> {
+  const res = await fetch(`/dev/token?instance=${encodeURIComponent(instance)}`);
+  if (!res.ok) throw new Error(`GET /dev/token: HTTP ${res.status}`);
+  const body: unknown = await res.json();
+  if (typeof body !== "object" || body === null || !("token" in body) || typeof body.token !== "string") {
+    throw new Error("GET /dev/token: no token in the answer");
+  }
+  return body.token;
+}
+
+async function main(): Promise<void> {
+  await init(); // fetches the .wasm that Vite emitted beside the bundle
+
+  const onStateChange = (state: SocketState): void => {
+    stateEl.value = state;
+    stateEl.dataset.state = state;
+  };
+  const onError = (err: EventSocketError): void => show(errorsEl, err.kind, `${err.kind}: ${err.message}`);
+
+  // A page-relative url: ws:// or wss:// on this page's host, whatever serves it.
+  configure({ url: "/ws/events", token: () => devToken("demo"), onError });
+
+  socket(
+    "connection.update",
+    (data) => {
+      if (!isJson(data)) return;
+      show(eventsEl, "connection.update", `connection.update: ${data.state} (${data.statusReason})`);
+    },
+    { onStateChange },
+  );
+
+  socket("messages.upsert", (data) => {
+    if (!isJson(data)) return;
+    show(eventsEl, "messages.upsert", `messages.upsert: ${data.pushName}: ${textOf(data.content)}`);
+  });
+}
+
+main().catch((e: unknown) => show(errorsEl, "startup", `startup: ${e instanceof Error ? e.message : String(e)}`));

@@ -457,6 +457,16 @@ fn test(ctx: &Ctx) -> Result {
 
     step("native tests: cargo test --workspace");
     run(ctx.cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    // The herd simulation prints its figures (peak attempts with and without jitter).
+    run(ctx.cargo().args([
+        "test",
+        "-p",
+        "event-socket",
+        "--test",
+        "herd",
+        "--",
+        "--nocapture",
+    ]))?;
 
     step("event-server for the browser tests");
     let bin = build_server(ctx)?;

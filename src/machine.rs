@@ -505,7 +505,7 @@ impl<M> Machine<M> {
                     if s == socket {
                         self.phase = Phase::Idle;
                         self.cancel(TimerKind::ConnectTimeout, &mut out);
-                        self.failed(true, None, &mut out);
+                        self.failed(true, false, &mut out);
                     }
                 }
             }
@@ -562,16 +562,9 @@ impl<M> Machine<M> {
                         }));
                     }
                     if retry {
-                        self.failed(false, Some(()), &mut out);
+                        self.failed(false, true, &mut out);
                     } else {
-                        self.phase = Phase::Closed;
-                        self.cancel_all(&mut out);
-                        out.push(Action::Notify(Note::Close {
-                            will_reconnect: false,
-                            delay: None,
-                        }));
-                        self.report_unsent(&mut out);
-                        self.publish(&mut out);
+                        self.close_for_good(true, None, &mut out);
                     }
                 }
             }
@@ -604,14 +597,7 @@ impl<M> Machine<M> {
                             reason,
                         });
                     }
-                    self.phase = Phase::Closed;
-                    self.cancel_all(&mut out);
-                    out.push(Action::Notify(Note::Close {
-                        will_reconnect: false,
-                        delay: None,
-                    }));
-                    self.report_unsent(&mut out);
-                    self.publish(&mut out);
+                    self.close_for_good(true, None, &mut out);
                 }
             }
             Input::Reconnect => {
@@ -670,7 +656,7 @@ impl<M> Machine<M> {
                         " ms: abandoned"
                     ),
                 }));
-                self.failed(false, Some(()), out);
+                self.failed(false, true, out);
             }
             (
                 TimerKind::HeartbeatSend,
@@ -723,7 +709,7 @@ impl<M> Machine<M> {
                         message: "no message within the heartbeat timeout: link considered dead"
                             .into(),
                     }));
-                    self.failed(false, Some(()), out);
+                    self.failed(false, true, out);
                 }
             }
             _ => {}
@@ -745,8 +731,8 @@ impl<M> Machine<M> {
     }
 
     /// An attempt failed or a connection was lost: count it, then retry later or give up.
-    /// `closed_note` is `Some` when a socket closed, so the `onClose` hook learns what comes next.
-    fn failed(&mut self, token: bool, closed_note: Option<()>, out: &mut Vec<Action<M>>) {
+    /// `closed` is true when a socket closed, so the `onClose` hook learns what comes next.
+    fn failed(&mut self, token: bool, closed: bool, out: &mut Vec<Action<M>>) {
         if token {
             out.push(Action::Notify(Note::Error {
                 kind: ErrorKind::Token,
@@ -756,7 +742,7 @@ impl<M> Machine<M> {
         self.first = false;
         if !self.online {
             self.phase = Phase::Offline;
-            if closed_note.is_some() {
+            if closed {
                 out.push(Action::Notify(Note::Close {
                     will_reconnect: true,
                     delay: None,
@@ -771,31 +757,22 @@ impl<M> Machine<M> {
             .max_retries
             .is_some_and(|max| self.retries > max)
         {
-            self.phase = Phase::Closed;
-            self.cancel_all(out);
-            if closed_note.is_some() {
-                out.push(Action::Notify(Note::Close {
-                    will_reconnect: false,
-                    delay: None,
-                }));
-            }
-            out.push(Action::Notify(Note::Error {
+            let gave_up = Note::Error {
                 kind: ErrorKind::RetriesExhausted,
                 message: cat!(
                     "gave up after ",
                     self.retries,
                     " consecutive failed attempts (maxRetries)"
                 ),
-            }));
-            self.report_unsent(out);
-            self.publish(out);
+            };
+            self.close_for_good(closed, Some(gave_up), out);
             return;
         }
         let r = self.rng.next_f64();
         let delay = self.config.backoff.delay(self.retries, r);
         self.phase = Phase::Waiting;
         self.arm(TimerKind::Retry, delay, out);
-        if closed_note.is_some() {
+        if closed {
             out.push(Action::Notify(Note::Close {
                 will_reconnect: true,
                 delay: Some(delay),
@@ -805,6 +782,22 @@ impl<M> Machine<M> {
             attempt: self.retries,
             delay,
         }));
+        self.publish(out);
+    }
+
+    /// The end: no socket, no timer; the caller is told (`onClose` if a socket just closed, then
+    /// `why`), queued messages are reported, the state becomes `closed`.
+    fn close_for_good(&mut self, close_note: bool, why: Option<Note>, out: &mut Vec<Action<M>>) {
+        self.phase = Phase::Closed;
+        self.cancel_all(out);
+        if close_note {
+            out.push(Action::Notify(Note::Close {
+                will_reconnect: false,
+                delay: None,
+            }));
+        }
+        out.extend(why.map(Action::Notify));
+        self.report_unsent(out);
         self.publish(out);
     }
 

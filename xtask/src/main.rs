@@ -242,7 +242,9 @@ fn ensure_tools(ctx: &Ctx, tools: Tools) -> Result {
     } else {
         println!("have: {}", have.as_deref().unwrap_or("none"));
         // No --locked: the CLI's own lockfile pins versions that may not build on this rustc.
-        run(Command::new(&ctx.cargo).args(["install", "wasm-bindgen-cli", "--version", &wbg]))?;
+        // `=`: a bare version is a caret requirement, which could pick a newer patch release.
+        let exact = format!("={wbg}");
+        run(Command::new(&ctx.cargo).args(["install", "wasm-bindgen-cli", "--version", &exact]))?;
         let have = output_of("wasm-bindgen", &["--version"]);
         if have.as_deref() != Some(want.as_str()) {
             return Err(format!(
@@ -263,7 +265,7 @@ fn ensure_tools(ctx: &Ctx, tools: Tools) -> Result {
                     "install",
                     "trunk",
                     "--version",
-                    TRUNK_VERSION,
+                    &format!("={TRUNK_VERSION}"),
                     "--locked",
                 ]))?;
             }

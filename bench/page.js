@@ -155,9 +155,39 @@ async function latency(kind, samples, warmup = 50) {
   return out;
 }
 
+/// The baseline of the memory runs ("plain"): the browser's WebSocket reconnected by hand, no
+/// library: reconnect() closes the socket and makes a new WebSocket; memCycles waits for its open.
+function plainReconnectLoop(url) {
+  let resolve;
+  let opened = new Promise((r) => (resolve = r));
+  let ws;
+  const connect = () => {
+    ws = new RealWebSocket(withQuery(url));
+    ws.onmessage = () => {};
+    ws.onopen = () => resolve();
+  };
+  connect();
+  return {
+    get opened() {
+      return opened;
+    },
+    nextOpen() {
+      opened = new Promise((r) => (resolve = r));
+      return opened;
+    },
+    send: (s) => ws.send(s),
+    close: () => ws.close(),
+    reconnect() {
+      ws.close();
+      connect();
+    },
+  };
+}
+
 let memClient = null;
 async function memSetup(kind) {
-  memClient = CLIENTS[kind](`${WS}/echo`, () => {});
+  const make = kind === "plain" ? plainReconnectLoop : CLIENTS[kind];
+  memClient = make(`${WS}/echo`, () => {});
   await timeout(memClient.opened, 10000, `${kind} open`);
 }
 async function memCycles(n) {

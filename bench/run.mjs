@@ -64,6 +64,8 @@ const NAMES = {
   partysocket: "partysocket (partysocket/ws)",
   "event-socket": "event-socket",
 };
+// the memory runs' baseline (not one of the clients above): the browser's WebSocket, reconnected by hand
+const PLAIN = "plain WebSocket reconnect loop (baseline)";
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -294,10 +296,11 @@ async function main() {
     log("  ", Object.entries(results.latency).map(([k, v]) => `${k} p50 ${(v.p50 * 1000).toFixed(0)} us p99 ${(v.p99 * 1000).toFixed(0)} us`).join(", "));
     await page.close();
 
-    // memory before/after reconnect cycles, each client on a fresh page
+    // memory before/after reconnect cycles, each client on a fresh page; "plain" is the baseline: a
+    // plain WebSocket reconnected by hand (close, new WebSocket, wait for open), the same cycles
     log(`memory (${RECONNECTS} reconnects)`);
     results.memory = {};
-    for (const kind of ["event-socket", "rws", "partysocket"]) {
+    for (const kind of ["plain", "event-socket", "rws", "partysocket"]) {
       const p = await open();
       const cdp = await context.newCDPSession(p);
       const measure = async () => {
@@ -326,6 +329,11 @@ async function main() {
       };
       log(`  ${kind}: js heap ${before.jsHeap} -> ${after.jsHeap}, wasm ${before.wasm} -> ${after.wasm}`);
       await p.close();
+    }
+    // each client's JS heap growth net of the baseline's (client growth minus plain-loop growth)
+    const base = results.memory.plain.jsHeapGrowth;
+    for (const [kind, m] of Object.entries(results.memory)) {
+      if (kind !== "plain") m.jsHeapGrowthNet = m.jsHeapGrowth - base;
     }
   } finally {
     await browser.close();
@@ -359,10 +367,11 @@ function budgets(R) {
   const gz = R.sizes["event-socket"].gzip;
   out.push({ name: "event-socket shipped size (wasm + glue, min+gzip)", value: `${(gz / 1024).toFixed(1)} KB`, budget: `<= ${BUDGET.gzip / 1024} KB`, pass: gz <= BUDGET.gzip });
   const m = R.memory["event-socket"];
-  const growth = m.jsHeapGrowth + m.wasmGrowth;
+  const growth = m.jsHeapGrowthNet + m.wasmGrowth;
+  const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
   out.push({
-    name: `memory growth after ${RECONNECTS} reconnects (JS heap + wasm memory)`,
-    value: `${(growth / 1024).toFixed(1)} KB (JS ${(m.jsHeapGrowth / 1024).toFixed(1)} KB, wasm ${(m.wasmGrowth / 1024).toFixed(1)} KB)`,
+    name: `memory growth after ${RECONNECTS} reconnects, net of a plain WebSocket loop (net JS heap + wasm memory)`,
+    value: `${kb(growth)} (JS ${kb(m.jsHeapGrowth)} - plain loop ${kb(R.memory.plain.jsHeapGrowth)} = ${kb(m.jsHeapGrowthNet)}, wasm ${kb(m.wasmGrowth)})`,
     budget: `< ${BUDGET.memory / 1024} KB`,
     pass: growth < BUDGET.memory,
   });
@@ -407,9 +416,12 @@ function markdown(R) {
   for (const [k, v] of Object.entries(R.start)) md += `| ${NAMES[k]} | ${v.init.toFixed(1)} ms | ${v.open.toFixed(1)} ms | ${v.total.toFixed(1)} ms |\n`;
 
   md += `\n## Memory before/after ${R.config.RECONNECTS} reconnect cycles (after ${R.config.RECONNECT_WARMUP} warm-up cycles; GC forced before each reading)\n\n`;
-  md += `| client | JS heap before | JS heap after | growth | wasm memory before -> after | ms/reconnect |\n|---|---|---|---|---|---|\n`;
+  md += `The baseline is a plain \`WebSocket\` reconnected by hand (close, \`new WebSocket\`, wait for open), with the same warm-up and forced GC; `;
+  md += `"net" is a client's JS heap growth minus the baseline's.\n\n`;
+  md += `| client | JS heap before | JS heap after | growth | growth net of baseline | wasm memory before -> after | ms/reconnect |\n|---|---|---|---|---|---|---|\n`;
   for (const [k, m] of Object.entries(R.memory)) {
-    md += `| ${NAMES[k]} | ${kb(m.before.jsHeap)} | ${kb(m.after.jsHeap)} | ${kb(m.jsHeapGrowth)} | ${k === "event-socket" ? `${kb(m.before.wasm)} -> ${kb(m.after.wasm)}` : "n/a"} | ${m.msPerReconnect.toFixed(2)} |\n`;
+    const net = k === "plain" ? "(baseline)" : kb(m.jsHeapGrowthNet);
+    md += `| ${k === "plain" ? PLAIN : NAMES[k]} | ${kb(m.before.jsHeap)} | ${kb(m.after.jsHeap)} | ${kb(m.jsHeapGrowth)} | ${net} | ${k === "event-socket" ? `${kb(m.before.wasm)} -> ${kb(m.after.wasm)}` : "n/a"} | ${m.msPerReconnect.toFixed(2)} |\n`;
   }
   const m = R.memory["event-socket"];
   md += `\nevent-socket debugStats: closures ${m.before.closures} -> ${m.after.closures}, connections ${m.before.connections} -> ${m.after.connections}.\n`;

@@ -375,7 +375,8 @@ fn timer_slot(kind: TimerKind) -> usize {
     }
 }
 
-const TIMER_KINDS: [TimerKind; 4] = [
+/// Every timer kind, in slot order.
+pub const TIMER_KINDS: [TimerKind; 4] = [
     TimerKind::Retry,
     TimerKind::ConnectTimeout,
     TimerKind::HeartbeatSend,
@@ -434,6 +435,12 @@ impl<M> Machine<M> {
             Phase::Connecting { socket, .. } | Phase::Open { socket, .. } => Some(socket),
             _ => None,
         }
+    }
+
+    /// The id of the armed timer of `kind`, if any: a test or simulation fires it by feeding
+    /// [`Input::Timer`] with this id.
+    pub fn armed_timer(&self, kind: TimerKind) -> Option<u64> {
+        self.timers[timer_slot(kind)]
     }
 
     /// Timers currently armed (for invariant checks).
@@ -847,6 +854,3 @@ impl<M> Machine<M> {
         }
     }
 }
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests;

@@ -1,4 +1,9 @@
-use super::*;
+//! The state machine, natively: unit tests of its decisions and a property test of its invariants
+//! over random sequences of browser and caller events.
+#![cfg(not(target_arch = "wasm32"))]
+
+use event_socket::backoff::Backoff;
+use event_socket::machine::*;
 use proptest::prelude::*;
 
 fn cfg() -> Config {
@@ -28,6 +33,12 @@ fn run(m: &mut Machine<u32>, input: Input<u32>) -> Vec<Action<u32>> {
     }
     out.extend(extra);
     out
+}
+
+/// The armed retry timer's id (the tests fire it by hand).
+fn retry_id(m: &Machine<u32>) -> u64 {
+    m.armed_timer(TimerKind::Retry)
+        .expect("a retry timer is armed")
 }
 
 fn opened_socket(actions: &[Action<u32>]) -> Option<u64> {
@@ -131,7 +142,7 @@ fn a_connection_that_lived_min_uptime_resets_the_count() {
     let mut m = Machine::new(cfg(), 1);
     let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
     run(&mut m, closed(s, 0.0));
-    let (id, _) = (m.timers[0].unwrap(), 0);
+    let id = retry_id(&m);
     let s = opened_socket(&run(
         &mut m,
         Input::Timer {
@@ -152,7 +163,7 @@ fn a_connection_that_lived_min_uptime_resets_the_count() {
     let a = run(&mut m, closed(s, 100.0));
     assert_eq!(m.retries(), 2, "died within minUptime: count kept");
     assert_eq!(timer(&a, TimerKind::Retry).unwrap().1, 200.0);
-    let id = m.timers[0].unwrap();
+    let id = retry_id(&m);
     let s = opened_socket(&run(
         &mut m,
         Input::Timer {
@@ -179,7 +190,7 @@ fn close_while_waiting_to_retry_never_reconnects() {
     let mut m = Machine::new(cfg(), 1);
     let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
     run(&mut m, closed(s, 0.0));
-    let id = m.timers[0].unwrap();
+    let id = retry_id(&m);
     let a = run(
         &mut m,
         Input::Close {
@@ -270,7 +281,7 @@ fn requeued_messages_go_out_first_and_in_order() {
     m.send(3);
     run(&mut m, Input::Requeue(1));
     run(&mut m, Input::Requeue(2));
-    let id = m.timers[0].unwrap();
+    let id = retry_id(&m);
     let s = opened_socket(&run(
         &mut m,
         Input::Timer {
@@ -324,7 +335,7 @@ fn max_retries_gives_up_with_retries_exhausted() {
     let mut s = opened_socket(&run(&mut m, Input::Start)).unwrap();
     for _ in 0..2 {
         run(&mut m, closed(s, 0.0));
-        let id = m.timers[0].unwrap();
+        let id = retry_id(&m);
         s = opened_socket(&run(
             &mut m,
             Input::Timer {
@@ -570,7 +581,7 @@ fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
     assert!(run(&mut m, Input::Requeue(1)).is_empty());
     assert_eq!(m.queued(), 1);
     run(&mut m, closed(s, 1.0));
-    let id = m.timers[0].unwrap();
+    let id = retry_id(&m);
     let s = opened_socket(&run(
         &mut m,
         Input::Timer {

@@ -40,7 +40,7 @@ const SIZES = [
   { label: "1 KB", size: 1024, count: QUICK ? 5000 : 20000, pmCount: 10000 },
   { label: "64 KB", size: 65536, count: QUICK ? 200 : 1000, pmCount: 300 },
 ];
-const ROUNDS = QUICK ? 2 : 5;
+const ROUNDS = QUICK ? 2 : 9;
 const PM_ROUNDS = QUICK ? 5 : 15;
 const LAT_SAMPLES = QUICK ? 200 : 2000;
 const LAT_ROUNDS = QUICK ? 1 : 3;

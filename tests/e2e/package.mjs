@@ -24,6 +24,7 @@ import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { assert, check, log, tally } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -41,32 +42,11 @@ const EVENTS_WANTED = 2; // of each kind
 const servers = new Set(); // child processes
 let httpServer = null;
 let browser = null;
-let failures = 0;
-let passed = 0;
 
 // ---------------------------------------------------------------- helpers
 
-function log(line) {
-  process.stdout.write(`${line}\n`);
-}
 
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    log(`ok - ${name} (${Date.now() - t0} ms)`);
-    return true;
-  } catch (e) {
-    failures += 1;
-    log(`FAIL - ${name}: ${(e && e.message) || e}`);
-    return false;
-  }
-}
 
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 /** Runs a command to completion; throws with its output on failure. */
 function sh(cmd, args, cwd) {
@@ -369,7 +349,7 @@ async function main() {
     await context.close();
     kill(child);
   } else {
-    failures += 1;
+    tally.failures += 1;
     log("FAIL - vite-app in the browser: skipped, the app did not build");
   }
 
@@ -430,10 +410,10 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  failures += 1;
+  tally.failures += 1;
   log(`FAIL - ${(e && e.message) || e}`);
 } finally {
   await cleanup();
 }
-log(`package tests: ${passed} passed, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+log(`package tests: ${tally.passed} passed, ${tally.failures} failed`);
+process.exit(tally.failures ? 1 : 0);

@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { assert, check, log, sleep, tally } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -26,34 +27,12 @@ const T = 15000; // default wait
 
 let server = null;
 let browser = null;
-let failures = 0;
-let passed = 0;
 
 // ---------------------------------------------------------------- helpers
 
-function log(line) {
-  process.stdout.write(`${line}\n`);
-}
 
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    log(`ok - ${name} (${Date.now() - t0} ms)`);
-    return true;
-  } catch (e) {
-    failures += 1;
-    log(`FAIL - ${name}: ${(e && e.message) || e}`);
-    return false;
-  }
-}
 
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function stopServer() {
   if (server && server.exitCode === null && server.signalCode === null) {
@@ -345,11 +324,11 @@ let code = 0;
 try {
   await main();
 } catch (e) {
-  failures += 1;
+  tally.failures += 1;
   log(`FAIL - ${(e && e.message) || e}`);
 } finally {
   await cleanup();
 }
-log(`page tests: ${passed} passed, ${failures} failed; screenshots in ${path.relative(ROOT, SHOTS) || SHOTS}`);
-code = failures ? 1 : 0;
+log(`page tests: ${tally.passed} passed, ${tally.failures} failed; screenshots in ${path.relative(ROOT, SHOTS) || SHOTS}`);
+code = tally.failures ? 1 : 0;
 process.exit(code);

@@ -228,7 +228,7 @@ pub fn num(v: f64) -> String {
     if millis != 0 {
         let frac = crate::text::int(millis + 1000);
         out.push('.');
-        out.push_str(frac[1..].trim_end_matches('0'));
+        out.push_str(frac.get(1..).unwrap_or_default().trim_end_matches('0'));
     }
     out
 }

@@ -83,7 +83,10 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         return Err(UrlError::Empty);
     }
     // A WebSocket URL may not carry a fragment: the browser constructor throws on one.
-    let url = url.split('#').next().unwrap_or_default();
+    let url = match url.bytes().position(|b| b == b'#') {
+        Some(i) => url.get(..i).unwrap_or_default(),
+        None => url,
+    };
     if let Some((scheme, rest)) = split_scheme(url) {
         let scheme = scheme.to_ascii_lowercase();
         let ws_scheme = match scheme.as_str() {
@@ -109,22 +112,29 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     let page_rest = page_rest
         .strip_prefix("//")
         .ok_or_else(|| UrlError::NoBase(url.to_string()))?;
-    let authority_end = page_rest.find(['/', '?', '#']).unwrap_or(page_rest.len());
-    let authority = &page_rest[..authority_end];
+    // Byte searches and `get` rather than `find`/indexing: the positions are at ASCII bytes, and
+    // no slicing panic path (with its formatting code) ends up in the wasm.
+    let authority_end = page_rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(page_rest.len());
+    let authority = page_rest.get(..authority_end).unwrap_or_default();
     if let Some(net) = url.strip_prefix("//") {
         return Ok(cat!(ws_scheme, "://", net));
     }
-    let page_path = page_rest[authority_end..]
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
+    let after = page_rest.get(authority_end..).unwrap_or_default();
+    let path_end = after
+        .bytes()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .unwrap_or(after.len());
+    let page_path = after.get(..path_end).unwrap_or_default();
     let path = if url.starts_with('/') {
         url.to_string()
     } else if url.starts_with('?') {
         cat!(if page_path.is_empty() { "/" } else { page_path }, url)
     } else {
-        let dir = match page_path.rfind('/') {
-            Some(i) => &page_path[..=i],
+        let dir = match page_path.bytes().rposition(|b| b == b'/') {
+            Some(i) => page_path.get(..=i).unwrap_or("/"),
             None => "/",
         };
         cat!(dir, url)
@@ -134,12 +144,12 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
 
 /// `scheme:rest` when `url` starts with a syntactically valid scheme.
 fn split_scheme(url: &str) -> Option<(&str, &str)> {
-    let colon = url.find(':')?;
-    let scheme = &url[..colon];
+    let colon = url.bytes().position(|b| b == b':')?;
+    let (scheme, rest) = url.split_at_checked(colon)?;
     let mut chars = scheme.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
-        Some((scheme, &url[colon + 1..]))
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+        Some((scheme, rest.get(1..).unwrap_or_default()))
     } else {
         None
     }
@@ -160,7 +170,7 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
 pub fn with_query(base: &str, event: &str, token: &str, params: &[(String, String)]) -> String {
     let mut out = String::with_capacity(base.len() + event.len() + token.len() + 32);
     out.push_str(base);
-    let mut sep = if base.contains('?') {
+    let mut sep = if base.bytes().any(|b| b == b'?') {
         if base.ends_with('?') || base.ends_with('&') {
             ""
         } else {

@@ -272,6 +272,18 @@ const KNOWN: &[&str] = &[
     "debug",
 ];
 
+/// The option names, comma-separated, for the unknown-option message.
+fn known_options() -> String {
+    let mut out = String::new();
+    for (i, name) in KNOWN.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+    }
+    out
+}
+
 /// Reads the JS options object into plain options, checking every type.
 fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
     if v.is_undefined() || v.is_null() {
@@ -288,7 +300,7 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
                 "unknown option `",
                 key,
                 "` (known: ",
-                KNOWN.join(", "),
+                known_options(),
                 ")"
             )));
         }

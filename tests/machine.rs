@@ -41,6 +41,20 @@ fn retry_id(m: &Machine<u32>) -> u64 {
         .expect("a retry timer is armed")
 }
 
+/// Fires the armed retry timer, as the browser would, and returns the socket it opens.
+fn fire_retry(m: &mut Machine<u32>) -> u64 {
+    let id = retry_id(m);
+    let a = run(
+        m,
+        Input::Timer {
+            kind: TimerKind::Retry,
+            id,
+            inbound: 0,
+        },
+    );
+    opened_socket(&a).expect("the retry opens a socket")
+}
+
 fn opened_socket(actions: &[Action<u32>]) -> Option<u64> {
     actions.iter().find_map(|a| match a {
         Action::OpenSocket { socket } => Some(*socket),
@@ -142,16 +156,7 @@ fn a_connection_that_lived_min_uptime_resets_the_count() {
     let mut m = Machine::new(cfg(), 1);
     let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
     run(&mut m, closed(s, 0.0));
-    let id = retry_id(&m);
-    let s = opened_socket(&run(
-        &mut m,
-        Input::Timer {
-            kind: TimerKind::Retry,
-            id,
-            inbound: 0,
-        },
-    ))
-    .unwrap();
+    let s = fire_retry(&mut m);
     run(
         &mut m,
         Input::Opened {
@@ -163,16 +168,7 @@ fn a_connection_that_lived_min_uptime_resets_the_count() {
     let a = run(&mut m, closed(s, 100.0));
     assert_eq!(m.retries(), 2, "died within minUptime: count kept");
     assert_eq!(timer(&a, TimerKind::Retry).unwrap().1, 200.0);
-    let id = retry_id(&m);
-    let s = opened_socket(&run(
-        &mut m,
-        Input::Timer {
-            kind: TimerKind::Retry,
-            id,
-            inbound: 0,
-        },
-    ))
-    .unwrap();
+    let s = fire_retry(&mut m);
     run(
         &mut m,
         Input::Opened {
@@ -281,16 +277,7 @@ fn requeued_messages_go_out_first_and_in_order() {
     m.send(3);
     run(&mut m, Input::Requeue(1));
     run(&mut m, Input::Requeue(2));
-    let id = retry_id(&m);
-    let s = opened_socket(&run(
-        &mut m,
-        Input::Timer {
-            kind: TimerKind::Retry,
-            id,
-            inbound: 0,
-        },
-    ))
-    .unwrap();
+    let s = fire_retry(&mut m);
     let a = run(
         &mut m,
         Input::Opened {
@@ -581,16 +568,7 @@ fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
     assert!(run(&mut m, Input::Requeue(1)).is_empty());
     assert_eq!(m.queued(), 1);
     run(&mut m, closed(s, 1.0));
-    let id = retry_id(&m);
-    let s = opened_socket(&run(
-        &mut m,
-        Input::Timer {
-            kind: TimerKind::Retry,
-            id,
-            inbound: 0,
-        },
-    ))
-    .unwrap();
+    let s = fire_retry(&mut m);
     assert_eq!(
         transmitted(&run(
             &mut m,

@@ -498,34 +498,10 @@ fn test(ctx: &Ctx) -> Result {
     let sizes = pkg(ctx)?;
 
     step("page tests: node tests/e2e/run.mjs");
-    let run_mjs = ctx.e2e.join("run.mjs");
-    let page_tests = if run_mjs.exists() {
-        run(Command::new("node")
-            .arg(&run_mjs)
-            .current_dir(&ctx.root)
-            .env("EVENT_SERVER_BIN", &bin)
-            .env("ROOT", &ctx.root)
-            .env("CHROMIUM", CHROMIUM))?;
-        "passed"
-    } else {
-        println!("skipped: tests/e2e/run.mjs does not exist yet");
-        "none yet"
-    };
+    let page_tests = node_tests(ctx, "run.mjs", &bin)?;
 
     step("package tests: node tests/e2e/package.mjs (npm pack, examples/ in headless Chromium)");
-    let package_mjs = ctx.e2e.join("package.mjs");
-    let package_tests = if package_mjs.exists() {
-        run(Command::new("node")
-            .arg(&package_mjs)
-            .current_dir(&ctx.root)
-            .env("EVENT_SERVER_BIN", &bin)
-            .env("ROOT", &ctx.root)
-            .env("CHROMIUM", CHROMIUM))?;
-        "passed"
-    } else {
-        println!("skipped: tests/e2e/package.mjs does not exist yet");
-        "none yet"
-    };
+    let package_tests = node_tests(ctx, "package.mjs", &bin)?;
 
     step("stop event-server");
     drop(server);
@@ -556,6 +532,22 @@ fn browser_test_files(ctx: &Ctx) -> Vec<String> {
 }
 
 /// Runs the wasm tests, echoing their output; returns how many test binaries ran in headless Chrome.
+/// Runs a page-test script of tests/e2e (it starts its own servers from `bin`).
+fn node_tests(ctx: &Ctx, script: &str, bin: &Path) -> Result<&'static str> {
+    let path = ctx.e2e.join(script);
+    if !path.exists() {
+        println!("skipped: tests/e2e/{script} does not exist yet");
+        return Ok("none yet");
+    }
+    run(Command::new("node")
+        .arg(&path)
+        .current_dir(&ctx.root)
+        .env("EVENT_SERVER_BIN", bin)
+        .env("ROOT", &ctx.root)
+        .env("CHROMIUM", CHROMIUM))?;
+    Ok("passed")
+}
+
 fn browser_tests(ctx: &Ctx, event_server: &str) -> Result<usize> {
     // wasm-bindgen-test-runner reads browser capabilities from the file named by
     // WASM_BINDGEN_TEST_WEBDRIVER_JSON (default: ./webdriver.json); we generate ours.

@@ -7,7 +7,9 @@
 // playwright-core, and writes results.json, results.md and throughput.svg next to this file.
 //
 // Environment: EVENT_SERVER (path to the binary; default target/release/event-server, else debug),
-// CHROMIUM (default /usr/bin/chromium), BENCH_QUICK=1 (fewer rounds, for trying it out).
+// CHROMIUM (default /usr/bin/chromium), BENCH_QUICK=1 (fewer rounds, for trying it out),
+// BENCH_ONLY=size,start,permessage,throughput,latency,memory (only those sections, printed, no files
+// written: for trying a change).
 
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -23,6 +25,8 @@ import { chromium } from "playwright-core";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");
 const QUICK = !!process.env.BENCH_QUICK;
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+const want = (section) => !ONLY || ONLY.includes(section);
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const CHROME_ARGS = [
   "--headless",
@@ -117,7 +121,18 @@ async function buildSite() {
   for (const [k, code] of Object.entries(shipped)) sizes[k] = { min: code.length, gzip: gz(code) };
   const wasm = readFileSync(join(pkg, "event_socket_bg.wasm"));
   const glue = readFileSync(join(pkg, "event_socket.js"));
-  const glueMin = (await esbuild.transform(glue.toString(), { minify: true, format: "esm", target: "es2022" })).code;
+  // Bundled, so that wasm-bindgen's snippets (imported by the glue) are counted too.
+  const glueMin = (
+    await esbuild.build({
+      entryPoints: [join(pkg, "event_socket.js")],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      target: "es2022",
+      write: false,
+      logLevel: "error",
+    })
+  ).outputFiles[0].text;
   sizes["event-socket"] = {
     min: wasm.length + Buffer.byteLength(glueMin),
     gzip: gz(wasm) + gz(Buffer.from(glueMin)),
@@ -216,10 +231,14 @@ async function main() {
       return page;
     };
 
+    if (want("size")) {
+      const es = sizes["event-socket"];
+      log(`size: event-socket ${es.gzip} B gzip (wasm ${es.wasmGzip} B + glue ${es.glueMinGzip} B)`);
+    }
     // start time: fresh page each sample
-    log("start time");
+    if (want("start")) log("start time");
     results.start = {};
-    for (const kind of ["event-socket", "raw", "hand"]) {
+    for (const kind of want("start") ? ["event-socket", "raw", "hand"] : []) {
       const xs = [];
       for (let i = 0; i < START_SAMPLES; i++) {
         const p = await open("&noinit");
@@ -239,9 +258,9 @@ async function main() {
     const clients = await page.evaluate(() => window.bench.ALL);
 
     // per-message cost without the network
-    log("per-message cost (stand-in WebSocket)");
+    if (want("permessage")) log("per-message cost (stand-in WebSocket)");
     results.perMessage = {};
-    for (const s of SIZES) {
+    for (const s of want("permessage") ? SIZES : []) {
       const out = await page.evaluate(([size, count, rounds]) => window.bench.perMessage(size, count, rounds), [
         s.size,
         s.pmCount,
@@ -257,9 +276,9 @@ async function main() {
     }
 
     // end-to-end throughput: interleaved rounds, fresh connection per round
-    log("throughput (/flood)");
+    if (want("throughput")) log("throughput (/flood)");
     results.throughput = {};
-    for (const s of SIZES) {
+    for (const s of want("throughput") ? SIZES : []) {
       const rates = Object.fromEntries(clients.map((k) => [k, []]));
       for (let r = 0; r < ROUNDS; r++) {
         const order = clients.slice(r % clients.length).concat(clients.slice(0, r % clients.length));
@@ -283,9 +302,9 @@ async function main() {
     }
 
     // latency through /echo
-    log("latency (/echo)");
+    if (want("latency")) log("latency (/echo)");
     const lat = Object.fromEntries(clients.map((k) => [k, []]));
-    for (let r = 0; r < LAT_ROUNDS; r++) {
+    for (let r = 0; r < (want("latency") ? LAT_ROUNDS : 0); r++) {
       for (const k of clients) {
         lat[k].push(...(await page.evaluate(([k, n]) => window.bench.latency(k, n), [k, LAT_SAMPLES])));
       }
@@ -293,14 +312,14 @@ async function main() {
     results.latency = Object.fromEntries(
       Object.entries(lat).map(([k, xs]) => [k, { p50: pct(xs, 50), p99: pct(xs, 99), n: xs.length }]),
     );
-    log("  ", Object.entries(results.latency).map(([k, v]) => `${k} p50 ${(v.p50 * 1000).toFixed(0)} us p99 ${(v.p99 * 1000).toFixed(0)} us`).join(", "));
+    if (want("latency")) log("  ", Object.entries(results.latency).map(([k, v]) => `${k} p50 ${(v.p50 * 1000).toFixed(0)} us p99 ${(v.p99 * 1000).toFixed(0)} us`).join(", "));
     await page.close();
 
     // memory before/after reconnect cycles, each client on a fresh page; "plain" is the baseline: a
     // plain WebSocket reconnected by hand (close, new WebSocket, wait for open), the same cycles
-    log(`memory (${RECONNECTS} reconnects)`);
+    if (want("memory")) log(`memory (${RECONNECTS} reconnects)`);
     results.memory = {};
-    for (const kind of ["plain", "event-socket", "rws", "partysocket"]) {
+    for (const kind of want("memory") ? ["plain", "event-socket", "rws", "partysocket"] : []) {
       const p = await open();
       const cdp = await context.newCDPSession(p);
       const measure = async () => {
@@ -331,7 +350,7 @@ async function main() {
       await p.close();
     }
     // each client's JS heap growth net of the baseline's (client growth minus plain-loop growth)
-    const base = results.memory.plain.jsHeapGrowth;
+    const base = results.memory.plain?.jsHeapGrowth;
     for (const [kind, m] of Object.entries(results.memory)) {
       if (kind !== "plain") m.jsHeapGrowthNet = m.jsHeapGrowth - base;
     }
@@ -342,6 +361,7 @@ async function main() {
     rmSync(site, { recursive: true, force: true });
   }
   results.seconds = (Date.now() - t0) / 1000;
+  if (ONLY) return log(`BENCH_ONLY=${ONLY}: done in ${results.seconds.toFixed(0)} s, no files written`);
   results.budgets = budgets(results);
   writeFileSync(join(HERE, "results.json"), JSON.stringify(results, null, 2) + "\n");
   writeFileSync(join(HERE, "results.md"), markdown(results));

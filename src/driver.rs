@@ -21,17 +21,9 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use crate::errors;
 use crate::machine::{Action, ErrorKind, Input, Machine, Note, State, TimerKind};
-use crate::options::{BinaryType, Options, ParseMode, Token};
+use crate::options::{BinaryType, Options, Token};
 use crate::subscriber::Subscriber;
 use crate::url;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `JSON.parse` bound to take the `JsValue` the browser gave us: the text is never copied into
-    /// wasm memory and back.
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
-}
 
 /// One socket and the closures the browser holds for it.
 struct LiveSocket {
@@ -463,33 +455,13 @@ impl Connection {
         });
     }
 
-    /// The per-message path, the hot one: three calls into JS per message (`data`, `JSON.parse`,
-    /// the callback), however many subscribers share the connection. `JSON.parse` is tried before
-    /// any type check: only a string can parse (an `ArrayBuffer` or `Blob` stringifies to
-    /// `"[object …]"`), so the `typeof` check is paid only on the rare failure path.
+    /// The per-message path, the hot one: one call into JS per subscriber (parse and callback
+    /// together, see [`guarded`](crate::guarded)), however the message turns out.
     fn deliver(&self, e: &MessageEvent) {
         self.inbound.set(self.inbound.get().wrapping_add(1));
-        let data = e.data();
         let subs = self.subscribers.borrow().clone();
-        let mut parsed: Option<Result<JsValue, JsValue>> = None;
         for sub in subs.iter() {
-            if sub.parse == ParseMode::Text {
-                sub.message(&data, e);
-                continue;
-            }
-            match parsed.get_or_insert_with(|| json_parse(&data)) {
-                Ok(v) => sub.message(v, e),
-                Err(_) if !data.is_string() => sub.message(&data, e),
-                Err(cause) => {
-                    let err = errors::make(
-                        ErrorKind::Parse,
-                        "a text message is not JSON; the socket stays open",
-                        Some(cause),
-                    );
-                    let _ = Reflect::set(&err, &JsValue::from_str("raw"), &data);
-                    sub.error(&err);
-                }
-            }
+            sub.deliver(e);
         }
     }
 

@@ -18,6 +18,8 @@ mod driver;
 #[cfg(target_arch = "wasm32")]
 mod errors;
 #[cfg(target_arch = "wasm32")]
+mod guarded;
+#[cfg(target_arch = "wasm32")]
 mod hub;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;

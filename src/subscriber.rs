@@ -6,31 +6,20 @@
 
 use std::cell::Cell;
 
-use js_sys::Function;
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
 
 use crate::errors;
+use crate::guarded::{self, Delivered};
 use crate::machine::{ErrorKind, State};
 use crate::options::{Hooks, ParseMode};
 
 #[wasm_bindgen]
 extern "C" {
-    /// The message callback, for the one call below.
-    #[wasm_bindgen(extends = Function)]
-    type Callback;
-
-    /// `Function.prototype.call` with two arguments, declared to return nothing: the callback's
-    /// return value is never used, and not taking it saves a trip through the externref table on
-    /// every message.
-    #[wasm_bindgen(method, js_name = call, catch)]
-    fn call_ignoring_result(
-        this: &Callback,
-        ctx: &JsValue,
-        a: &JsValue,
-        b: &JsValue,
-    ) -> Result<(), JsValue>;
+    /// Only for the error path, to get the `SyntaxError` as the report's `cause`.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 pub struct Subscriber {
@@ -53,13 +42,24 @@ impl Subscriber {
         }
     }
 
-    pub fn message(&self, data: &JsValue, event: &MessageEvent) {
+    /// Hands one message to the callback: parsed JSON (each subscriber parses its own copy, so
+    /// one cannot mutate what another receives), the raw data in text mode or for binary frames,
+    /// or a `"parse"` error for text that is not JSON.
+    pub fn deliver(&self, event: &MessageEvent) {
         // Another subscriber's callback may have closed this one during this very delivery.
         if self.closed.get() {
             return;
         }
-        let callback: &Callback = self.callback.unchecked_ref();
-        if let Err(cause) = callback.call_ignoring_result(&JsValue::NULL, data, event) {
+        let called = if self.parse == ParseMode::Text {
+            guarded::call2(&self.callback, &event.data(), event)
+        } else {
+            match guarded::parse_call(&self.callback, event) {
+                Delivered::Ok => Ok(()),
+                Delivered::Threw(cause) => Err(cause),
+                Delivered::NotJson => self.not_json(event),
+            }
+        };
+        if let Err(cause) = called {
             self.error(&errors::make(
                 ErrorKind::Callback,
                 "the message callback threw; the socket stays open",
@@ -68,10 +68,27 @@ impl Subscriber {
         }
     }
 
+    /// The slow path of [`deliver`](Self::deliver): a binary frame goes to the callback as it
+    /// came; text that is not JSON becomes an error carrying the text as `raw`.
+    fn not_json(&self, event: &MessageEvent) -> Result<(), JsValue> {
+        let data = event.data();
+        if !data.is_string() {
+            return guarded::call2(&self.callback, &data, event);
+        }
+        let err = errors::make(
+            ErrorKind::Parse,
+            "a text message is not JSON; the socket stays open",
+            json_parse(&data).err().as_ref(),
+        );
+        let _ = Reflect::set(&err, &JsValue::from_str("raw"), &data);
+        self.error(&err);
+        Ok(())
+    }
+
     pub fn error(&self, err: &JsValue) {
         match &self.hooks.on_error {
             Some(f) => {
-                if let Err(cause) = f.call1(&JsValue::NULL, err) {
+                if let Err(cause) = guarded::call2(f, err, &JsValue::UNDEFINED) {
                     web_sys::console::error_2(&"event-socket: onError threw".into(), &cause);
                 }
             }
@@ -79,13 +96,9 @@ impl Subscriber {
         }
     }
 
-    fn hook(&self, f: &Option<Function>, name: &str, arg1: &JsValue, arg2: Option<&JsValue>) {
+    fn hook(&self, f: &Option<Function>, name: &str, arg1: &JsValue, arg2: &JsValue) {
         if let Some(f) = f {
-            let result = match arg2 {
-                Some(a2) => f.call2(&JsValue::NULL, arg1, a2),
-                None => f.call1(&JsValue::NULL, arg1),
-            };
-            if let Err(cause) = result {
+            if let Err(cause) = guarded::call2(f, arg1, arg2) {
                 self.error(&errors::make(
                     ErrorKind::Callback,
                     &cat!("the ", name, " hook threw"),
@@ -100,19 +113,24 @@ impl Subscriber {
             &self.hooks.on_state_change,
             "onStateChange",
             &JsValue::from_str(state.as_str()),
-            None,
+            &JsValue::UNDEFINED,
         );
     }
 
     pub fn open(&self, event: &JsValue) {
-        self.hook(&self.hooks.on_open, "onOpen", event, None);
+        self.hook(&self.hooks.on_open, "onOpen", event, &JsValue::UNDEFINED);
     }
 
     pub fn close(&self, event: &JsValue, info: &JsValue) {
-        self.hook(&self.hooks.on_close, "onClose", event, Some(info));
+        self.hook(&self.hooks.on_close, "onClose", event, info);
     }
 
     pub fn reconnect(&self, info: &JsValue) {
-        self.hook(&self.hooks.on_reconnect, "onReconnect", info, None);
+        self.hook(
+            &self.hooks.on_reconnect,
+            "onReconnect",
+            info,
+            &JsValue::UNDEFINED,
+        );
     }
 }

@@ -1,0 +1,58 @@
+//! The two calls made on every message, guarded by a `try` in a tiny JS snippet.
+//!
+//! wasm-bindgen's `catch` imports go through its generic `handleError(f, arguments)` (a closure, an
+//! `arguments` object and `apply` per call), which at 100-byte messages cost as much as the rest of
+//! the delivery. These functions do the same guarding in plain JS and report failure as a number,
+//! so the fast path crosses the boundary once per call with nothing to allocate. The decisions (what
+//! a failure means, who hears about it) stay in Rust; the exception itself is fetched only on the
+//! rare failure path.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = "let caught;
+export function parse_call(f, e) {
+  let v;
+  try { v = JSON.parse(e.data); } catch (_) { return 1; }
+  try { f(v, e); return 0; } catch (x) { caught = x; return 2; }
+}
+export function call2(f, a, b) { try { f(a, b); return 0; } catch (x) { caught = x; return 2; } }
+export function take_caught() { const x = caught; caught = undefined; return x; }")]
+extern "C" {
+    #[wasm_bindgen(js_name = parse_call)]
+    fn parse_call_raw(f: &JsValue, event: &JsValue) -> u32;
+
+    #[wasm_bindgen(js_name = call2)]
+    fn call2_raw(f: &JsValue, a: &JsValue, b: &JsValue) -> u32;
+
+    fn take_caught() -> JsValue;
+}
+
+/// How [`parse_call`] went.
+pub enum Delivered {
+    /// The callback ran and returned.
+    Ok,
+    /// `JSON.parse(event.data)` threw: not JSON text, or a binary frame (an `ArrayBuffer`
+    /// stringifies to `"[object ArrayBuffer]"`), so the type check is paid only on this path.
+    NotJson,
+    /// The callback threw this.
+    Threw(JsValue),
+}
+
+/// `f(JSON.parse(event.data), event)` in one crossing: the whole fast path of a message.
+pub fn parse_call(f: &JsValue, event: &JsValue) -> Delivered {
+    match parse_call_raw(f, event) {
+        0 => Delivered::Ok,
+        1 => Delivered::NotJson,
+        _ => Delivered::Threw(take_caught()),
+    }
+}
+
+/// Calls `f(a, b)` and returns what it threw, if it threw. The return value is not taken: no
+/// callback or hook of ours has one.
+pub fn call2(f: &JsValue, a: &JsValue, b: &JsValue) -> Result<(), JsValue> {
+    if call2_raw(f, a, b) == 0 {
+        Ok(())
+    } else {
+        Err(take_caught())
+    }
+}

@@ -4,6 +4,9 @@
 //! the same instant, and without randomization they all come back in the same millisecond, again
 //! and again. A fraction `jitter` of each delay is drawn uniformly, so the herd spreads out.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The settings that shape the delays (validated in `options`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
@@ -31,12 +34,19 @@ impl Default for Backoff {
 impl Backoff {
     /// The delay before retry number `attempt` (1 for the first retry), before jitter.
     pub fn base_delay(&self, attempt: u32) -> f64 {
-        let exp = attempt.saturating_sub(1).min(1024) as i32;
-        let d = self.initial * self.factor.powi(exp);
+        // A loop, not `powi` (std-only): it stops at the cap, so at most ~60 rounds in practice.
+        let cap = self.max.max(self.initial);
+        let mut d = self.initial;
+        for _ in 1..attempt {
+            if d >= cap {
+                break;
+            }
+            d *= self.factor;
+        }
         if d.is_finite() {
-            d.min(self.max.max(self.initial))
+            d.min(cap)
         } else {
-            self.max.max(self.initial)
+            cap
         }
     }
 

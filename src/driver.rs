@@ -6,20 +6,23 @@
 //!   that calls `send()` or `close()` re-enters through `feed`, its actions join the queue, and the
 //!   outer loop performs them in order: no `RefCell` double borrow, no reordering.
 //! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
-//!   detaches them on drop, the timer slots hold `gloo_timers` timeouts that cancel on drop. Replacing
+//!   detaches them on drop, the timer slots hold [`Armed`] timeouts that cancel on drop. Replacing
 //!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
-use gloo_timers::callback::Timeout;
+use alloc::collections::VecDeque;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
+
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use crate::errors;
+use crate::global::Global;
 use crate::machine::{Action, ErrorKind, Input, Machine, Note, State, TimerKind};
 use crate::options::{BinaryType, Options, Token};
 use crate::subscriber::Subscriber;
@@ -46,31 +49,45 @@ impl Drop for LiveSocket {
 }
 
 // Live closures the module holds (sockets x 4 plus armed timers): the leak tests read it.
-thread_local! {
-    static LIVE_CLOSURES: Cell<i64> = const { Cell::new(0) };
-}
+static LIVE_CLOSURES: Global<Cell<i64>> = Global(Cell::new(0));
 
 #[cfg(feature = "js")]
 pub fn live_closures() -> i64 {
-    LIVE_CLOSURES.with(|c| c.get())
+    LIVE_CLOSURES.get()
 }
 
 fn count_closures(delta: i64) {
-    LIVE_CLOSURES.with(|c| c.set(c.get() + delta));
+    LIVE_CLOSURES.set(LIVE_CLOSURES.get() + delta);
 }
 
-/// A timer slot's content; the counter follows it.
-struct Armed(#[allow(dead_code)] Timeout);
+#[wasm_bindgen]
+extern "C" {
+    // The globals, not `window.setTimeout`: they exist in workers too.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &JsValue, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// An armed timer: owns its closure, cancels on drop; the closure counter follows it.
+struct Armed {
+    id: JsValue,
+    _fire: Closure<dyn FnMut()>,
+}
 
 impl Armed {
-    fn new(t: Timeout) -> Self {
+    fn new(ms: f64, fire: Closure<dyn FnMut()>) -> Self {
         count_closures(1);
-        Armed(t)
+        // Browsers treat delays beyond 2^31 - 1 ms as 0; the machine never asks for that much.
+        let ms = ms.clamp(0.0, i32::MAX as f64) as i32;
+        let id = set_timeout(fire.as_ref(), ms);
+        Armed { id, _fire: fire }
     }
 }
 
 impl Drop for Armed {
     fn drop(&mut self) {
+        clear_timeout(&self.id);
         count_closures(-1);
     }
 }
@@ -251,13 +268,13 @@ impl Connection {
             }
             Action::SetTimer { kind, id, ms } => {
                 let me = self.me.clone();
-                let timeout = Timeout::new(ms.clamp(0.0, u32::MAX as f64) as u32, move || {
+                let fire = Closure::<dyn FnMut()>::new(move || {
                     if let Some(conn) = me.upgrade() {
                         let inbound = conn.inbound.get();
                         conn.feed(Input::Timer { kind, id, inbound });
                     }
                 });
-                let old = self.timers.borrow_mut()[slot(kind)].replace(Armed::new(timeout));
+                let old = self.timers.borrow_mut()[slot(kind)].replace(Armed::new(ms, fire));
                 drop(old);
             }
             Action::CancelTimer { kind } => {
@@ -310,26 +327,7 @@ impl Connection {
                         *self.token.borrow_mut() = t;
                         self.feed(Input::TokenReady { socket });
                     } else if let Some(p) = v.dyn_ref::<js_sys::Promise>() {
-                        let me = self.me.clone();
-                        let fut = wasm_bindgen_futures::JsFuture::from(p.clone());
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let result = fut.await;
-                            if let Some(conn) = me.upgrade() {
-                                match result.map(|v| v.as_string()) {
-                                    Ok(Some(t)) => {
-                                        *conn.token.borrow_mut() = t;
-                                        conn.feed(Input::TokenReady { socket });
-                                    }
-                                    Ok(None) => conn.token_failed(
-                                        socket,
-                                        JsValue::from_str(
-                                            "the token promise resolved to a non-string",
-                                        ),
-                                    ),
-                                    Err(e) => conn.token_failed(socket, e),
-                                }
-                            }
-                        });
+                        self.await_token(socket, p);
                     } else {
                         self.token_failed(
                             socket,
@@ -341,6 +339,39 @@ impl Connection {
                 }
             },
         }
+    }
+
+    /// Waits for a token promise with two closures that own each other through `held` until the
+    /// promise settles, then free themselves (wasm-bindgen frees a closure dropped during its own
+    /// call after that call): no futures runtime in the wasm, and no closure freed while the
+    /// promise can still call it, even if the connection closes first. A settlement for an
+    /// abandoned attempt reaches the machine with its old socket id and is ignored.
+    fn await_token(&self, socket: u64, p: &js_sys::Promise) {
+        type Pair = (Closure<dyn FnMut(JsValue)>, Closure<dyn FnMut(JsValue)>);
+        let held: Rc<RefCell<Option<Pair>>> = Rc::new(RefCell::new(None));
+        let settle = |ok: bool| {
+            let (me, held) = (self.me.clone(), held.clone());
+            Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+                let done = held.borrow_mut().take();
+                if let Some(conn) = me.upgrade() {
+                    match v.as_string() {
+                        Some(t) if ok => {
+                            *conn.token.borrow_mut() = t;
+                            conn.feed(Input::TokenReady { socket });
+                        }
+                        _ if ok => conn.token_failed(
+                            socket,
+                            JsValue::from_str("the token promise resolved to a non-string"),
+                        ),
+                        _ => conn.token_failed(socket, v),
+                    }
+                }
+                drop(done);
+            })
+        };
+        let (on_ok, on_err) = (settle(true), settle(false));
+        let _ = p.then2(&on_ok, &on_err);
+        *held.borrow_mut() = Some((on_ok, on_err));
     }
 
     fn token_failed(&self, socket: u64, cause: JsValue) {
@@ -514,7 +545,7 @@ impl Connection {
                 }
             }
             Note::Reconnect { attempt, delay } => {
-                self.debug(&cat!("retry ", attempt, " in ", delay.round(), " ms"));
+                self.debug(&cat!("retry ", attempt, " in ", delay, " ms"));
                 let info = Object::new();
                 let _ = Reflect::set(&info, &"attempt".into(), &attempt.into());
                 let _ = Reflect::set(&info, &"delay".into(), &delay.into());

@@ -1,5 +1,8 @@
 //! The JS error objects of the public API: an `Error` with `kind` (and `cause`, `raw` where given).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, CloseEventInit};

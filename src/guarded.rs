@@ -7,6 +7,9 @@
 //! a failure means, who hears about it) stay in Rust; the exception itself is fetched only on the
 //! rare failure path.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = "let caught;

@@ -5,11 +5,14 @@
 //! share one connection: the CodeChat server keeps one socket per instance and event and silently
 //! starves the older of two, so two sockets for one event would be a bug.
 //!
-//! The `HUB` borrow is never held while user code can run (creating a connection feeds it only after
+//! The hub's borrow is never held while user code can run (creating a connection feeds it only after
 //! the borrow ends), so a hook that calls `socket()` is safe.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -17,6 +20,7 @@ use wasm_bindgen::JsCast;
 
 use crate::driver::Connection;
 use crate::errors;
+use crate::global::Global;
 use crate::machine::{Input, State};
 use crate::options::{PartialOptions, Token};
 use crate::subscriber::Subscriber;
@@ -41,8 +45,11 @@ impl Hub {
     }
 }
 
-thread_local! {
-    static HUB: RefCell<Hub> = RefCell::new(Hub::default());
+static HUB: Global<RefCell<Option<Hub>>> = Global(RefCell::new(None));
+
+/// Runs `f` on the hub; never call user code inside (see the module docs).
+fn hub<R>(f: impl FnOnce(&mut Hub) -> R) -> R {
+    f(HUB.borrow_mut().get_or_insert_with(Hub::default))
 }
 
 /// The page's `online`, `offline` and `visibilitychange` listeners: one set for the module, shared by
@@ -80,10 +87,7 @@ fn install_lifecycle() -> Option<Lifecycle> {
 }
 
 fn broadcast(input: Input<JsValue>) {
-    let conns: Vec<Rc<Connection>> = HUB.with(|h| {
-        let h = h.borrow();
-        h.conns.clone()
-    });
+    let conns: Vec<Rc<Connection>> = hub(|h| h.conns.clone());
     for c in conns {
         c.feed(input.clone());
     }
@@ -92,7 +96,7 @@ fn broadcast(input: Input<JsValue>) {
 #[cfg(feature = "js")]
 /// Layers `over` onto the defaults for later `socket()` calls; the numbers are checked now.
 pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
-    let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
+    let merged = hub(|h| h.defaults.merged_with(&over));
     let mut probe = merged.clone();
     probe.url.get_or_insert_with(|| "ws://probe".into());
     probe
@@ -102,7 +106,7 @@ pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
         url::resolve(u, page_href().as_deref())
             .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
     }
-    HUB.with(|h| h.borrow_mut().defaults = merged);
+    hub(|h| h.defaults = merged);
     Ok(())
 }
 
@@ -116,7 +120,7 @@ pub fn subscribe(
     callback: Function,
     over: PartialOptions<Function>,
 ) -> Result<(Rc<Connection>, Rc<Subscriber>), JsValue> {
-    let merged = HUB.with(|h| h.borrow().defaults.merged_with(&over));
+    let merged = hub(|h| h.defaults.merged_with(&over));
     let opts = merged
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;
@@ -126,8 +130,7 @@ pub fn subscribe(
         (Token::Static(t), true) => Some(share_key(&base, &opts.params, &event, t)),
         _ => None,
     };
-    let sub = HUB.with(|h| {
-        let mut h = h.borrow_mut();
+    let sub = hub(|h| {
         h.next_sub += 1;
         if h.lifecycle.is_none() {
             h.lifecycle = install_lifecycle();
@@ -139,7 +142,7 @@ pub fn subscribe(
             opts.hooks.clone(),
         ))
     });
-    let existing = key.as_ref().and_then(|k| HUB.with(|h| h.borrow().find(k)));
+    let existing = key.as_ref().and_then(|k| hub(|h| h.find(k)));
     if let Some(conn) = existing {
         conn.add(sub.clone());
         return Ok((conn, sub));
@@ -157,8 +160,7 @@ fn share_key(base: &str, params: &[(String, String)], event: &str, token: &str) 
 
 fn register(conn: &Rc<Connection>) {
     conn.set_on_closed(Box::new(forget));
-    HUB.with(|h| {
-        let mut h = h.borrow_mut();
+    hub(|h| {
         if !h.conns.iter().any(|c| Rc::ptr_eq(c, conn)) {
             h.conns.push(conn.clone());
         }
@@ -168,11 +170,10 @@ fn register(conn: &Rc<Connection>) {
 /// Called by a connection that closed for good. Dropping the hub's `Rc` happens after the borrow
 /// ends, so a connection's last owner never drops it while `HUB` is borrowed.
 fn forget(conn: &Connection) {
-    let removed = HUB.with(|h| {
-        let mut h = h.borrow_mut();
+    let removed = hub(|h| {
         let mut removed = Vec::new();
         h.conns.retain(|c| {
-            let same = std::ptr::eq(&**c, conn);
+            let same = core::ptr::eq(&**c, conn);
             if same {
                 removed.push(c.clone());
             }
@@ -207,7 +208,7 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
         let other = conn
             .share_key
             .as_ref()
-            .and_then(|k| HUB.with(|h| h.borrow().find(k)))
+            .and_then(|k| hub(|h| h.find(k)))
             .filter(|c| !Rc::ptr_eq(c, conn));
         if let Some(other) = other {
             conn.remove(sub.id);
@@ -223,8 +224,5 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
 #[cfg(feature = "js")]
 /// Connections the module holds (the leak tests read it).
 pub fn connection_count() -> usize {
-    HUB.with(|h| {
-        let h = h.borrow();
-        h.conns.len()
-    })
+    hub(|h| h.conns.len())
 }

@@ -1,8 +1,11 @@
 //! The wasm-bindgen exports: `configure`, `socket` and the `Subscription` handle. Thin: arguments are
 //! checked and turned into plain options here, everything else happens in `hub` and `driver`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;

@@ -9,7 +9,10 @@
 //! that is no longer current is stale and ignored, which is what makes "at most one live socket"
 //! hold even when the browser delivers a late event from a socket we already abandoned.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
 
 use crate::backoff::{Backoff, Rng};
 

@@ -4,7 +4,10 @@
 //! generic lets native tests cover every rule without a browser. Every error names the option,
 //! because the message ends up in a `TypeError` a web developer reads in the console.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 use crate::backoff::Backoff;
 use crate::machine::{Config, Heartbeat};
@@ -213,11 +216,12 @@ pub fn num(v: f64) -> String {
         return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
     let neg = v < 0.0;
-    let a = v.abs();
+    let a = if neg { -v } else { v };
     if a >= 1e15 {
         return if neg { "-1e15+" } else { "1e15+" }.into();
     }
-    let mut millis = (a * 1000.0).round() as u64;
+    // Rounded half up by hand: `f64::round` is std-only (the npm build has no std).
+    let mut millis = (a * 1000.0 + 0.5) as u64;
     let whole = millis / 1000;
     millis %= 1000;
     let mut out = String::new();
@@ -231,6 +235,11 @@ pub fn num(v: f64) -> String {
         out.push_str(frac.get(1..).unwrap_or_default().trim_end_matches('0'));
     }
     out
+}
+
+/// `v.fract() == 0.0` for a finite `v >= 0`, without std: from 2^53 on every `f64` is whole.
+fn is_whole(v: f64) -> bool {
+    v >= 9_007_199_254_740_992.0 || v == (v as u64) as f64
 }
 
 /// Browsers clamp longer `setTimeout` delays to 1 ms; a larger delay is treated as "never".
@@ -313,7 +322,7 @@ impl<F: Clone> PartialOptions<F> {
         let max_retries = match self.max_retries {
             None => None,
             Some(v) if v == f64::INFINITY => None,
-            Some(v) if v >= 0.0 && v.fract() == 0.0 => Some(v.min(u32::MAX as f64) as u32),
+            Some(v) if v >= 0.0 && is_whole(v) => Some(v.min(u32::MAX as f64) as u32),
             Some(v) => {
                 return Err(OptionsError::new(
                     "maxRetries",
@@ -359,7 +368,7 @@ impl<F: Clone> PartialOptions<F> {
         let queue_limit = match self.queue_limit {
             None => 1000,
             Some(v) if v == f64::INFINITY => usize::MAX,
-            Some(v) if v >= 0.0 && v.fract() == 0.0 => v as usize,
+            Some(v) if v >= 0.0 && is_whole(v) => v as usize,
             Some(v) => {
                 return Err(OptionsError::new(
                     "queueLimit",

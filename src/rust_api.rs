@@ -65,13 +65,16 @@
 //!   the socket carries on; a Rust closure that panics aborts the whole WebAssembly instance, which
 //!   nothing can catch. Handle errors inside your callbacks instead of unwrapping.
 
-use std::cell::{Cell, RefCell};
-use std::fmt;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::fmt;
 
 use js_sys::{Function, Reflect};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+#[cfg(feature = "serde")]
+use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
@@ -88,6 +91,9 @@ use crate::url;
 extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(f: &JsValue);
 }
 
 /// What can go wrong, as a Rust enum: returned by [`SocketBuilder::connect`] and the `send_*`
@@ -283,7 +289,7 @@ impl fmt::Display for SocketError {
     }
 }
 
-impl std::error::Error for SocketError {}
+impl core::error::Error for SocketError {}
 
 /// Given to [`SocketBuilder::on_close`] each time the connection closes.
 #[derive(Debug, Clone, PartialEq)]
@@ -315,6 +321,8 @@ type TypedHandler = Box<dyn FnMut(Result<JsValue, SocketError>)>;
 
 enum MessageHandler {
     Raw(RawHandler),
+    // Built only by `on_json` (feature `serde`).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     Typed(TypedHandler),
 }
 
@@ -603,6 +611,7 @@ impl SocketBuilder {
     ///     },
     /// );
     /// ```
+    #[cfg(feature = "serde")]
     pub fn on_json<T, F>(mut self, mut f: F) -> Self
     where
         T: DeserializeOwned + 'static,
@@ -1012,6 +1021,7 @@ impl Socket {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(feature = "serde")]
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SocketError> {
         let serializer = serde_wasm_bindgen::Serializer::json_compatible();
         let js = value
@@ -1085,7 +1095,7 @@ impl Socket {
         if code != 1000 && !(3000..=4999).contains(&code) {
             return Err(SocketError::Options {
                 field: "close_with".into(),
-                problem: format!("code must be 1000 or in 3000..=4999, got {code}"),
+                problem: cat!("code must be 1000 or in 3000..=4999, got ", code),
             });
         }
         if reason.len() > 123 {
@@ -1128,7 +1138,8 @@ impl Drop for Socket {
         if let Some(closures) = self.closures.take() {
             // Freed once the current dispatch is over: a socket dropped from inside a callback must
             // not leave the core, still iterating its subscribers, with a dead function.
-            wasm_bindgen_futures::spawn_local(async move { drop(closures) });
+            // `once_into_js` frees the function after its one call, and a microtask always runs.
+            queue_microtask(&Closure::once_into_js(move || drop(closures)));
         }
     }
 }

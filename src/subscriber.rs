@@ -4,7 +4,10 @@
 //! an `onError` report of kind `"callback"` (or a console error if `onError` itself throws), and the
 //! socket and every other subscriber carry on.
 
-use std::cell::Cell;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::cell::Cell;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;

@@ -5,6 +5,11 @@
 //! pieces with plain string pushes instead; numbers are printed by [`int`] and
 //! [`crate::options::num`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[doc(hidden)]
+pub use alloc::string::String;
+
 /// Something `cat!` can append.
 pub trait Piece {
     /// Appends `self` as text (integers in decimal, `f64` by [`crate::options::num`]).
@@ -76,7 +81,7 @@ pub fn int(n: u64) -> String {
 #[doc(hidden)]
 macro_rules! cat {
     ($($piece:expr),* $(,)?) => {{
-        let mut out = String::new();
+        let mut out = $crate::text::String::new();
         $( $crate::text::Piece::push_to(&$piece, &mut out); )*
         out
     }};

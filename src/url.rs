@@ -4,7 +4,10 @@
 //! them with `encodeURIComponent`, so we encode byte for byte the same way: a server that decodes what
 //! that client sends decodes what we send.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 /// Why a URL cannot be used for a WebSocket; the message names the problem for a `TypeError`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -85,6 +85,57 @@ async fn a_throwing_token_function_is_reported_and_backed_off() {
 }
 
 #[wasm_bindgen_test]
+async fn a_token_promise_that_settles_after_close_opens_nothing_and_breaks_nothing() {
+    let _turn = serial().await;
+    let tok = token("latetoken").await;
+    // Pending token promises whose settle functions the test keeps; unhandled rejections recorded
+    // (a closure freed before its promise settled would throw inside the promise reaction).
+    let held = js(
+        "(() => { const h = { settle: [], unhandled: [] };
+           addEventListener('unhandledrejection', (e) => h.unhandled.push(String(e.reason)));
+           h.token = () => new Promise((ok, no) => h.settle.push([ok, no]));
+           return h; })()",
+    );
+    let errors = Recorder::new();
+    let mut subs = Vec::new();
+    for _ in 0..2 {
+        subs.push(
+            socket(
+                &"messages.upsert".into(),
+                &f(&Recorder::new()),
+                &opts(&base(&[("token", get(&held, "token")), ("onError", f(&errors))])),
+            )
+            .unwrap(),
+        );
+    }
+    sleep(50).await;
+    for sub in &subs {
+        assert_eq!(sub.state(), "connecting", "waiting for its token");
+        sub.close(None, None).unwrap();
+    }
+    // One promise resolves with a good token, the other rejects, both after the close.
+    let settle = js_sys::Array::from(&get(&held, "settle"));
+    assert_eq!(settle.length(), 2);
+    let call = |i: u32, which: u32, v: &JsValue| {
+        let pair = js_sys::Array::from(&settle.get(i));
+        pair.get(which)
+            .unchecked_into::<js_sys::Function>()
+            .call1(&JsValue::NULL, v)
+            .unwrap();
+    };
+    call(0, 0, &tok.into());
+    call(1, 1, &js("new Error('too late')"));
+    sleep(300).await;
+    for sub in &subs {
+        assert_eq!(sub.state(), "closed");
+    }
+    assert_eq!(connects("latetoken", "messages.upsert").await, 0.0);
+    assert_eq!(errors.len(), 0, "no report for a closed subscription");
+    let unhandled = js_sys::Array::from(&get(&held, "unhandled"));
+    assert_eq!(unhandled.length(), 0, "{:?}", unhandled.to_vec());
+}
+
+#[wasm_bindgen_test]
 async fn should_reconnect_false_stops_after_that_close() {
     let _turn = serial().await;
     let tok = token("shouldnt").await;

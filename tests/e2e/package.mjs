@@ -9,7 +9,9 @@
 //     so npm reads the fresh tarball instead of a cached older one, checked byte for byte),
 //     `tsc --noEmit` (strict), `vite build` into examples/vite-app/dist.
 //  3. The Vite build, served by `event-server --static dist --simulate demo`: events arrive.
-//  4. examples/plain (no build step) with a copy of pkg/ beside it, served the same way.
+//  4. examples/plain (no build step) with a copy of pkg/ beside it, served the same way; on that
+//     page, 1000 reconnects leave the shipped wasm's memory and closures flat (the npm build has
+//     its own allocator, which the wasm-bindgen tests, built with std, do not use).
 //  5. The plain page from a tiny Node server that sends a strict Content-Security-Policy
 //     (script-src 'self' 'wasm-unsafe-eval'), its sockets on the event server's other port
 //     (?ws=...&token=...): events arrive, no CSP violation, no console error. And a control:
@@ -366,6 +368,38 @@ async function main() {
       assert(res && res.ok(), `GET / -> ${res && res.status()}`);
       const rows = await expectWorkingPage(page, problems);
       log(`  e.g. ${JSON.stringify(rows[0])}`);
+    });
+    await check("plain page: the shipped wasm (no std, its own allocator) stays flat over 1000 reconnects, then echoes in order", async () => {
+      const r = await page.evaluate(async (cycles) => {
+        const m = await import("./pkg/event_socket.js"); // the instance main.js initialised
+        let opened = () => {};
+        const nextOpen = () => new Promise((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error("no open within 5 s")), 5000);
+          opened = () => { clearTimeout(t); resolve(); };
+        });
+        const got = [];
+        let first = nextOpen();
+        const sub = m.socket("alloc-check", (d) => got.push(d), {
+          url: "/echo", reconnectInterval: 10, jitter: 0, onOpen: () => opened(),
+        });
+        await first;
+        const cycle = async (n) => { for (let i = 0; i < n; i++) { const o = nextOpen(); sub.reconnect(); await o; } };
+        await cycle(50);
+        const before = m.debugStats();
+        await cycle(cycles);
+        const after = m.debugStats();
+        for (let i = 0; i < 200; i++) sub.send({ i, pad: "x".repeat(i * 50) });
+        const deadline = Date.now() + 5000;
+        while (got.length < 200 && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
+        sub.close();
+        return { before, after, seq: got.map((d) => d.i), pads: got.every((d) => d.pad.length === d.i * 50) };
+      }, 1000);
+      log(`  wasm memory ${r.before.memory} -> ${r.after.memory} B, closures ${r.before.closures} -> ${r.after.closures}`);
+      assert(r.after.memory === r.before.memory, `wasm memory grew: ${r.before.memory} -> ${r.after.memory}`);
+      assert(r.after.closures === r.before.closures, `closures: ${r.before.closures} -> ${r.after.closures}`);
+      assert(r.seq.length === 200 && r.seq.every((v, i) => v === i), `echoes in order: ${r.seq.length} of 200`);
+      assert(r.pads, "echoed payloads intact");
+      assert(problems.pageErrors.length === 0, `page errors: ${problems.pageErrors.join("; ")}`);
     });
     await context.close();
   }

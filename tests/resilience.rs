@@ -90,12 +90,10 @@ async fn a_token_promise_that_settles_after_close_opens_nothing_and_breaks_nothi
     let tok = token("latetoken").await;
     // Pending token promises whose settle functions the test keeps; unhandled rejections recorded
     // (a closure freed before its promise settled would throw inside the promise reaction).
-    let held = js(
-        "(() => { const h = { settle: [], unhandled: [] };
+    let held = js("(() => { const h = { settle: [], unhandled: [] };
            addEventListener('unhandledrejection', (e) => h.unhandled.push(String(e.reason)));
            h.token = () => new Promise((ok, no) => h.settle.push([ok, no]));
-           return h; })()",
-    );
+           return h; })()");
     let errors = Recorder::new();
     let mut subs = Vec::new();
     for _ in 0..2 {
@@ -103,7 +101,10 @@ async fn a_token_promise_that_settles_after_close_opens_nothing_and_breaks_nothi
             socket(
                 &"messages.upsert".into(),
                 &f(&Recorder::new()),
-                &opts(&base(&[("token", get(&held, "token")), ("onError", f(&errors))])),
+                &opts(&base(&[
+                    ("token", get(&held, "token")),
+                    ("onError", f(&errors)),
+                ])),
             )
             .unwrap(),
         );

@@ -12,14 +12,13 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use alloc::collections::VecDeque;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::errors;
 use crate::global::Global;
@@ -28,14 +27,18 @@ use crate::options::{BinaryType, Options, Token};
 use crate::subscriber::Subscriber;
 use crate::url;
 
+/// Every closure the browser holds for us has this one type: each closure type costs the wasm its
+/// own call and drop shims, and the browser's events are cast back where they are used.
+pub type Handler = Closure<dyn FnMut(JsValue)>;
+
 /// One socket and the closures the browser holds for it.
 struct LiveSocket {
     id: u64,
     ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_open: Handler,
+    _on_message: Handler,
+    _on_error: Handler,
+    _on_close: Handler,
 }
 
 impl Drop for LiveSocket {
@@ -72,11 +75,11 @@ extern "C" {
 /// An armed timer: owns its closure, cancels on drop; the closure counter follows it.
 struct Armed {
     id: JsValue,
-    _fire: Closure<dyn FnMut()>,
+    _fire: Handler,
 }
 
 impl Armed {
-    fn new(ms: f64, fire: Closure<dyn FnMut()>) -> Self {
+    fn new(ms: f64, fire: Handler) -> Self {
         count_closures(1);
         // Browsers treat delays beyond 2^31 - 1 ms as 0; the machine never asks for that much.
         let ms = ms.clamp(0.0, i32::MAX as f64) as i32;
@@ -104,7 +107,7 @@ pub struct Connection {
     /// The key under which the hub shares this connection, if it is shared.
     pub share_key: Option<String>,
     machine: RefCell<Machine<JsValue>>,
-    pending: RefCell<VecDeque<Action<JsValue>>>,
+    pending: RefCell<Vec<Action<JsValue>>>,
     draining: Cell<bool>,
     socket: RefCell<Option<LiveSocket>>,
     timers: RefCell<[Option<Armed>; 4]>,
@@ -144,7 +147,7 @@ impl Connection {
             machine: RefCell::new(Machine::new(opts.config.clone(), seed)),
             opts,
             share_key,
-            pending: RefCell::new(VecDeque::new()),
+            pending: RefCell::new(Vec::new()),
             draining: Cell::new(false),
             socket: RefCell::new(None),
             timers: RefCell::new([None, None, None, None]),
@@ -218,11 +221,15 @@ impl Connection {
         if self.draining.replace(true) {
             return;
         }
+        // Batch by batch: what an action queues lands behind the rest of its batch, so the order
+        // is the same FIFO a deque would give, without a deque's code in the wasm.
         loop {
-            let next = self.pending.borrow_mut().pop_front();
-            match next {
-                Some(action) => self.perform(action),
-                None => break,
+            let batch = core::mem::take(&mut *self.pending.borrow_mut());
+            if batch.is_empty() {
+                break;
+            }
+            for action in batch {
+                self.perform(action);
             }
         }
         self.draining.set(false);
@@ -268,7 +275,7 @@ impl Connection {
             }
             Action::SetTimer { kind, id, ms } => {
                 let me = self.me.clone();
-                let fire = Closure::<dyn FnMut()>::new(move || {
+                let fire = Handler::new(move |_: JsValue| {
                     if let Some(conn) = me.upgrade() {
                         let inbound = conn.inbound.get();
                         conn.feed(Input::Timer { kind, id, inbound });
@@ -347,11 +354,11 @@ impl Connection {
     /// promise can still call it, even if the connection closes first. A settlement for an
     /// abandoned attempt reaches the machine with its old socket id and is ignored.
     fn await_token(&self, socket: u64, p: &js_sys::Promise) {
-        type Pair = (Closure<dyn FnMut(JsValue)>, Closure<dyn FnMut(JsValue)>);
+        type Pair = (Handler, Handler);
         let held: Rc<RefCell<Option<Pair>>> = Rc::new(RefCell::new(None));
         let settle = |ok: bool| {
             let (me, held) = (self.me.clone(), held.clone());
-            Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+            Handler::new(move |v: JsValue| {
                 let done = held.borrow_mut().take();
                 if let Some(conn) = me.upgrade() {
                     match v.as_string() {
@@ -408,9 +415,9 @@ impl Connection {
             BinaryType::Blob => web_sys::BinaryType::Blob,
         });
         let me = self.me.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+        let on_open = Handler::new(move |e: JsValue| {
             if let Some(conn) = me.upgrade() {
-                *conn.last_event.borrow_mut() = e.into();
+                *conn.last_event.borrow_mut() = e;
                 conn.feed(Input::Opened {
                     socket,
                     now: js_sys::Date::now(),
@@ -418,21 +425,21 @@ impl Connection {
             }
         });
         let me = self.me.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let on_message = Handler::new(move |e: JsValue| {
             if let Some(conn) = me.upgrade() {
-                conn.deliver(&e);
+                conn.deliver(e.unchecked_ref());
             }
         });
         let me = self.me.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_e: Event| {
+        let on_error = Handler::new(move |_: JsValue| {
             if let Some(conn) = me.upgrade() {
                 conn.debug("socket error (the close event follows)");
             }
         });
         let me = self.me.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+        let on_close = Handler::new(move |e: JsValue| {
             if let Some(conn) = me.upgrade() {
-                conn.closed(socket, e);
+                conn.closed(socket, e.unchecked_into());
             }
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -18,7 +18,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::driver::Connection;
+use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::global::Global;
 use crate::machine::{Input, State};
@@ -55,7 +55,7 @@ fn hub<R>(f: impl FnOnce(&mut Hub) -> R) -> R {
 /// The page's `online`, `offline` and `visibilitychange` listeners: one set for the module, shared by
 /// every connection (installed on first use, never per connection).
 struct Lifecycle {
-    _closures: Vec<Closure<dyn FnMut()>>,
+    _closures: Vec<Handler>,
 }
 
 fn install_lifecycle() -> Option<Lifecycle> {
@@ -63,7 +63,7 @@ fn install_lifecycle() -> Option<Lifecycle> {
     let mut closures = Vec::new();
     let mut listen =
         |target: &web_sys::EventTarget, name: &str, input: fn() -> Option<Input<JsValue>>| {
-            let c = Closure::<dyn FnMut()>::new(move || {
+            let c = Handler::new(move |_: JsValue| {
                 if let Some(input) = input() {
                     broadcast(input);
                 }

@@ -12,8 +12,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use alloc::collections::VecDeque;
-
 use crate::backoff::{Backoff, Rng};
 
 /// What the user sees as `state`.
@@ -362,7 +360,7 @@ pub struct Machine<M> {
     online: bool,
     next_id: u64,
     timers: [Option<u64>; 4],
-    queue: VecDeque<M>,
+    queue: Vec<M>,
     /// Where the next requeued message goes: requeued messages keep their order, ahead of newer ones.
     requeue_at: usize,
     rng: Rng,
@@ -398,7 +396,7 @@ impl<M> Machine<M> {
             online: true,
             next_id: 0,
             timers: [None; 4],
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             requeue_at: 0,
             rng: Rng::new(seed),
             published: State::Connecting,
@@ -461,7 +459,7 @@ impl<M> Machine<M> {
             }
             Phase::Closed => Sent::Closed,
             _ if self.queue.len() < self.config.queue_limit => {
-                self.queue.push_back(msg);
+                self.queue.push(msg);
                 Sent::Queued
             }
             _ => {

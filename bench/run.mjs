@@ -44,7 +44,7 @@ const SIZES = [
   { label: "1 KB", size: 1024, count: QUICK ? 5000 : 20000, pmCount: 10000 },
   { label: "64 KB", size: 65536, count: QUICK ? 200 : 1000, pmCount: 300 },
 ];
-const ROUNDS = QUICK ? 2 : 9;
+const ROUNDS = QUICK ? 2 : 15;
 const PM_ROUNDS = QUICK ? 5 : 15;
 // Many short rounds in rotating order (as for throughput), so that a slow spell of the machine
 // lands on every client alike rather than on whichever ran then.
@@ -439,6 +439,14 @@ function markdown(R) {
     md += `| ${NAMES[k]} | ${SIZES.map((s) => `${n0(R.throughput[s.label].messagesPerSecond[k])} (${f2(R.throughput[s.label].ratio[k])}x)`).join(" | ")} |\n`;
   }
   md += `\nRatios are to the hand-written client. Chart: \`throughput.svg\`.\n`;
+  // How far one round's ratio can be from another's: the budget's precision on this machine.
+  md += `\nSpread of event-socket / hand-written per round (the two ran seconds apart): `;
+  md += SIZES.map((s) => {
+    const rs = R.throughput[s.label].rounds;
+    const xs = rs["event-socket"].map((v, i) => v / rs.hand[i]).sort((a, b) => a - b);
+    return `${s.label} ${f2(xs[0])}-${f2(xs[xs.length - 1])} (median ${f2(median(xs))})`;
+  }).join(", ");
+  md += `.\n`;
 
   md += `\n## Per-message cost without the network (ns/message, median of ${R.config.PM_ROUNDS} interleaved rounds)\n\n`;
   md += `A stand-in \`WebSocket\` records the handlers each client installs; the same \`MessageEvent\`s are fed to each.\n\n`;

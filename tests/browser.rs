@@ -412,15 +412,26 @@ async fn same_event_and_token_share_one_socket() {
     let tok = token("shared").await;
     let a = Recorder::new();
     let b = Recorder::new();
-    let s1 = socket(&"messages.upsert".into(), &f(&a), &fast(&tok, &[])).unwrap();
+    // The first subscriber's callback changes what it receives: the second must not see it.
+    let a_mutates =
+        js_sys::Function::new_with_args("rec", "return (d, e) => { d.n = 99; rec(d, e) }")
+            .call1(&JsValue::NULL, &f(&a))
+            .unwrap();
+    let s1 = socket(&"messages.upsert".into(), &a_mutates, &fast(&tok, &[])).unwrap();
     let s2 = socket(&"messages.upsert".into(), &f(&b), &fast(&tok, &[])).unwrap();
     wait_for("open", 5000, || {
         s1.state() == "open" && s2.state() == "open"
     })
     .await;
     assert_eq!(open_count("shared", "messages.upsert").await, 1.0);
-    deliver("shared", "messages.upsert", "{}").await;
+    deliver("shared", "messages.upsert", r#"{"n":1}"#).await;
     wait_for("both callbacks", 3000, || a.len() == 1 && b.len() == 1).await;
+    assert_eq!(get(&a.arg(0), "n").as_f64(), Some(99.0));
+    assert_eq!(
+        get(&b.arg(0), "n").as_f64(),
+        Some(1.0),
+        "each gets its own copy"
+    );
     s1.close(None, None).unwrap();
     assert_eq!(s1.state(), "closed");
     assert_eq!(s2.state(), "open");

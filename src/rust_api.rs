@@ -595,7 +595,7 @@ impl SocketBuilder {
     /// `Err(`[`SocketError::Decode`]`)` when the JSON does not fit `T`, or
     /// `Err(`[`SocketError::Parse`]`)` when the text is not JSON at all (then it does not go to
     /// [`on_error`](SocketBuilder::on_error)). Either way the socket stays open. Replaces an earlier
-    /// [`on_message`](SocketBuilder::on_message) or `on_json`.
+    /// [`on_message`](SocketBuilder::on_message) or `on_json`. Feature `serde` (on by default).
     ///
     /// ```no_run
     /// # use event_socket::{Socket, SocketError};
@@ -1006,7 +1006,8 @@ impl Socket {
         self.send_value(JsValue::from_str(text))
     }
 
-    /// Sends `value` as JSON text (through `serde-wasm-bindgen` and `JSON.stringify`).
+    /// Sends `value` as JSON text (through `serde-wasm-bindgen` and `JSON.stringify`). Feature
+    /// `serde` (on by default).
     ///
     /// Errors: [`SocketError::Encode`] when the value has no JSON form (a map with non-string
     /// keys, an integer beyond 2^53), and those of [`send_text`](Socket::send_text).

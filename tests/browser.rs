@@ -464,6 +464,34 @@ async fn send_queues_while_connecting_and_echo_returns_in_order() {
     );
 }
 
+#[wasm_bindgen_test]
+async fn send_takes_array_buffers_views_and_blobs_as_binary_frames() {
+    let _turn = serial().await;
+    let got = Recorder::new();
+    let sub = socket(
+        &"echo-binary".into(),
+        &f(&got),
+        &opts(&[("url", echo_url().into())]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || sub.state() == "open").await;
+    assert!(sub.send(&js("new Uint8Array([1, 2, 3]).buffer")).unwrap());
+    assert!(sub.send(&js("new Uint16Array([0x0504])")).unwrap());
+    assert!(sub.send(&js("new Blob([new Uint8Array([6, 7])])")).unwrap());
+    wait_for("three binary echoes", 5000, || got.len() == 3).await;
+    let bytes: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let buf = got
+                .arg(i)
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .expect("an ArrayBuffer");
+            js_sys::Uint8Array::new(&buf).to_vec()
+        })
+        .collect();
+    assert_eq!(bytes, vec![vec![1, 2, 3], vec![4, 5], vec![6, 7]]);
+    sub.close(None, None).unwrap();
+}
+
 fn type_error_message(r: Result<impl Sized, JsValue>) -> String {
     let e = r.err().expect("a TypeError");
     assert!(

@@ -34,10 +34,12 @@ impl Default for Backoff {
 impl Backoff {
     /// The delay before retry number `attempt` (1 for the first retry), before jitter.
     pub fn base_delay(&self, attempt: u32) -> f64 {
-        // A loop, not `powi` (std-only): it stops at the cap, so at most ~60 rounds in practice.
+        // A loop, not `powi` (std-only). It stops at the cap and after 1024 rounds (a factor close
+        // to 1 never reaches the cap, and attempts count up without limit with `maxRetries:
+        // Infinity`), so a delay never costs more than a few microseconds to compute.
         let cap = self.max.max(self.initial);
         let mut d = self.initial;
-        for _ in 1..attempt {
+        for _ in 1..attempt.min(1025) {
             if d >= cap {
                 break;
             }
@@ -124,6 +126,20 @@ mod tests {
             jitter: 0.0,
         };
         assert!((1..50).all(|a| b.delay(a, 0.3) == 3000.0));
+        assert_eq!(b.delay(u32::MAX, 0.3), 3000.0);
+    }
+
+    #[test]
+    fn the_exponent_stops_at_1024_so_a_factor_near_one_never_loops_for_long() {
+        let b = Backoff {
+            initial: 100.0,
+            max: 1e9,
+            factor: 1.000_001,
+            jitter: 0.0,
+        };
+        // Without the stop, 4 billion rounds would reach the cap (1e9); with it, `powi(1024)`.
+        let d = b.delay(u32::MAX, 0.0);
+        assert!((d - 100.0 * 1.000_001f64.powi(1024)).abs() < 1e-6, "{d}");
     }
 
     #[test]

@@ -15,13 +15,15 @@ use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::errors;
 use crate::global::Global;
+use crate::guarded;
+use crate::host::{self, Kind};
 use crate::machine::{Action, ErrorKind, Input, Machine, Note, State, TimerKind};
 use crate::options::{BinaryType, Options, Token};
 use crate::subscriber::Subscriber;
@@ -323,14 +325,14 @@ impl Connection {
                 *self.token.borrow_mut() = t.clone();
                 self.feed(Input::TokenReady { socket });
             }
-            Token::Dynamic(f) => match f.call0(&JsValue::NULL) {
+            Token::Dynamic(f) => match guarded::call1(f, &JsValue::UNDEFINED) {
                 Err(e) => self.token_failed(socket, e),
                 Ok(v) => {
                     if let Some(t) = v.as_string() {
                         *self.token.borrow_mut() = t;
                         self.feed(Input::TokenReady { socket });
-                    } else if let Some(p) = v.dyn_ref::<js_sys::Promise>() {
-                        self.await_token(socket, p);
+                    } else if host::kind(&v) == Kind::Promise {
+                        self.await_token(socket, v.unchecked_ref());
                     } else {
                         self.token_failed(
                             socket,
@@ -467,7 +469,7 @@ impl Connection {
         self.debug(&cat!("closed with code ", e.code()));
         let retry = match &self.opts.should_reconnect {
             None => true,
-            Some(f) => match f.call1(&JsValue::NULL, &e) {
+            Some(f) => match guarded::call1(f, &e) {
                 Ok(v) => v.is_truthy(),
                 Err(cause) => {
                     self.report(errors::make(
@@ -536,11 +538,8 @@ impl Connection {
                 } else {
                     errors::synthetic_close(1000, "closed by the client")
                 };
-                let info = Object::new();
-                let _ = Reflect::set(&info, &"willReconnect".into(), &will_reconnect.into());
-                let _ = Reflect::set(
-                    &info,
-                    &"delay".into(),
+                let info = host::close_info(
+                    will_reconnect,
                     &delay.map(JsValue::from_f64).unwrap_or(JsValue::NULL),
                 );
                 for s in subs.iter() {
@@ -549,9 +548,7 @@ impl Connection {
             }
             Note::Reconnect { attempt, delay } => {
                 self.debug(&cat!("retry ", attempt, " in ", delay, " ms"));
-                let info = Object::new();
-                let _ = Reflect::set(&info, &"attempt".into(), &attempt.into());
-                let _ = Reflect::set(&info, &"delay".into(), &delay.into());
+                let info = host::reconnect_info(attempt, delay);
                 for s in subs.iter() {
                     s.reconnect(&info);
                 }

@@ -3,35 +3,39 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, CloseEventInit};
 
+use crate::host;
 use crate::machine::ErrorKind;
 
 pub fn make(kind: ErrorKind, message: &str, cause: Option<&JsValue>) -> JsValue {
-    let err = js_sys::Error::new(&cat!("event-socket: ", message));
-    let _ = Reflect::set(&err, &"kind".into(), &kind.as_str().into());
-    if let Some(cause) = cause {
-        let _ = Reflect::set(&err, &"cause".into(), cause);
-    }
-    err.into()
+    with_raw(kind, message, cause, &JsValue::UNDEFINED)
+}
+
+/// [`make`], with `raw`: the text that was not JSON.
+pub fn with_raw(kind: ErrorKind, message: &str, cause: Option<&JsValue>, raw: &JsValue) -> JsValue {
+    host::error(
+        "Error",
+        &cat!("event-socket: ", message),
+        Some(kind.as_str()),
+        cause.unwrap_or(&JsValue::UNDEFINED),
+        raw,
+    )
 }
 
 /// A `TypeError` for bad arguments: the message names the problem.
 pub fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(&cat!("event-socket: ", message)).into()
+    host::error(
+        "TypeError",
+        &cat!("event-socket: ", message),
+        None,
+        &JsValue::UNDEFINED,
+        &JsValue::UNDEFINED,
+    )
 }
 
 /// The `CloseEvent` given to `onClose` when the client itself closed the socket (the browser's own
 /// close event never reaches us then: the handlers are already detached).
 pub fn synthetic_close(code: u16, reason: &str) -> JsValue {
-    let init = CloseEventInit::new();
-    init.set_code(code);
-    init.set_reason(reason);
-    init.set_was_clean(true);
-    match CloseEvent::new_with_event_init_dict("close", &init) {
-        Ok(ev) => ev.into(),
-        Err(_) => JsValue::UNDEFINED,
-    }
+    host::close_event(code, reason)
 }

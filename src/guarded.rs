@@ -13,23 +13,7 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(inline_js = "let caught;
-export function parse_call(f, e) {
-  let v;
-  try { v = JSON.parse(e.data); } catch (_) { return 1; }
-  try { f(v, e); return 0; } catch (x) { caught = x; return 2; }
-}
-export function call2(f, a, b) { try { f(a, b); return 0; } catch (x) { caught = x; return 2; } }
-export function take_caught() { const x = caught; caught = undefined; return x; }")]
-extern "C" {
-    #[wasm_bindgen(js_name = parse_call)]
-    fn parse_call_raw(f: &JsValue, event: &JsValue) -> u32;
-
-    #[wasm_bindgen(js_name = call2)]
-    fn call2_raw(f: &JsValue, a: &JsValue, b: &JsValue) -> u32;
-
-    fn take_caught() -> JsValue;
-}
+use crate::host;
 
 /// How [`parse_call`] went.
 pub enum Delivered {
@@ -44,19 +28,30 @@ pub enum Delivered {
 
 /// `f(JSON.parse(event.data), event)` in one crossing: the whole fast path of a message.
 pub fn parse_call(f: &JsValue, event: &JsValue) -> Delivered {
-    match parse_call_raw(f, event) {
+    match host::parse_call(f, event) {
         0 => Delivered::Ok,
         1 => Delivered::NotJson,
-        _ => Delivered::Threw(take_caught()),
+        _ => Delivered::Threw(host::take_caught()),
     }
 }
 
 /// Calls `f(a, b)` and returns what it threw, if it threw. The return value is not taken: no
 /// callback or hook of ours has one.
 pub fn call2(f: &JsValue, a: &JsValue, b: &JsValue) -> Result<(), JsValue> {
-    if call2_raw(f, a, b) == 0 {
+    if host::call2(f, a, b) == 0 {
         Ok(())
     } else {
-        Err(take_caught())
+        Err(host::take_caught())
+    }
+}
+
+/// Calls `f(a)` and returns its result, or what it threw.
+pub fn call1(f: &JsValue, a: &JsValue) -> Result<JsValue, JsValue> {
+    let code = host::call1(f, a);
+    let value = host::take_caught();
+    if code == 0 {
+        Ok(value)
+    } else {
+        Err(value)
     }
 }

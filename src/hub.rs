@@ -16,11 +16,11 @@ use core::cell::RefCell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::global::Global;
+use crate::host;
 use crate::machine::{Input, State};
 use crate::options::{PartialOptions, Token};
 use crate::subscriber::Subscriber;
@@ -58,32 +58,25 @@ struct Lifecycle {
     _closures: Vec<Handler>,
 }
 
-fn install_lifecycle() -> Option<Lifecycle> {
-    let window = web_sys::window()?;
+fn install_lifecycle() -> Lifecycle {
     let mut closures = Vec::new();
-    let mut listen =
-        |target: &web_sys::EventTarget, name: &str, input: fn() -> Option<Input<JsValue>>| {
-            let c = Handler::new(move |_: JsValue| {
-                if let Some(input) = input() {
-                    broadcast(input);
-                }
-            });
-            let _ = target.add_event_listener_with_callback(name, c.as_ref().unchecked_ref());
-            closures.push(c);
-        };
-    listen(&window, "online", || Some(Input::Online));
-    listen(&window, "offline", || Some(Input::Offline));
-    if let Some(doc) = window.document() {
-        listen(&doc, "visibilitychange", || {
-            let visible = web_sys::window()
-                .and_then(|w| w.document())
-                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-            visible.then_some(Input::Visible)
+    let mut listen = |on: fn(&str, &JsValue), name: &str, input: fn() -> Option<Input<JsValue>>| {
+        let c = Handler::new(move |_: JsValue| {
+            if let Some(input) = input() {
+                broadcast(input);
+            }
         });
-    }
-    Some(Lifecycle {
+        on(name, c.as_ref());
+        closures.push(c);
+    };
+    listen(host::listen, "online", || Some(Input::Online));
+    listen(host::listen, "offline", || Some(Input::Offline));
+    listen(host::listen_doc, "visibilitychange", || {
+        host::visible().then_some(Input::Visible)
+    });
+    Lifecycle {
         _closures: closures,
-    })
+    }
 }
 
 fn broadcast(input: Input<JsValue>) {
@@ -103,15 +96,11 @@ pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;
     if let Some(u) = &merged.url {
-        url::resolve(u, page_href().as_deref())
+        url::resolve(u, host::href().as_deref())
             .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
     }
     hub(|h| h.defaults = merged);
     Ok(())
-}
-
-fn page_href() -> Option<String> {
-    web_sys::window()?.location().href().ok()
 }
 
 /// Creates a subscription: joins a shared connection or starts a new one.
@@ -124,7 +113,7 @@ pub fn subscribe(
     let opts = merged
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;
-    let base = url::resolve(&opts.url, page_href().as_deref())
+    let base = url::resolve(&opts.url, host::href().as_deref())
         .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
     let key = match (&opts.token, opts.share) {
         (Token::Static(t), true) => Some(share_key(&base, &opts.params, &event, t)),
@@ -133,7 +122,7 @@ pub fn subscribe(
     let sub = hub(|h| {
         h.next_sub += 1;
         if h.lifecycle.is_none() {
-            h.lifecycle = install_lifecycle();
+            h.lifecycle = Some(install_lifecycle());
         }
         Rc::new(Subscriber::new(
             h.next_sub,

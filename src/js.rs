@@ -7,12 +7,13 @@ use crate::prelude::*;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::driver::Connection;
 use crate::errors::type_error;
+use crate::host::{self, kind, Kind};
 use crate::hub;
 use crate::options::{BinaryType, HeartbeatSpec, Hooks, ParseMode, PartialOptions, Token};
 use crate::subscriber::Subscriber;
@@ -124,10 +125,12 @@ pub fn socket(
             ))
         }
     };
-    let callback = callback
-        .dyn_ref::<Function>()
-        .cloned()
-        .ok_or_else(|| type_error("callback must be a function (data, event) => {}"))?;
+    if kind(callback) != Kind::Function {
+        return Err(type_error(
+            "callback must be a function (data, event) => {}",
+        ));
+    }
+    let callback: Function = callback.clone().unchecked_into();
     let over = read_options(options)?;
     let (conn, sub) = hub::subscribe(event, callback, over)?;
     Ok(Subscription {
@@ -228,24 +231,23 @@ extern "C" {
 }
 
 fn outgoing(data: &JsValue) -> Result<JsValue, JsValue> {
-    if data.is_string()
-        || data.is_instance_of::<js_sys::ArrayBuffer>()
-        || js_sys::ArrayBuffer::is_view(data)
-        || data.is_instance_of::<web_sys::Blob>()
-    {
-        return Ok(data.clone());
-    }
-    if data.is_undefined() || data.is_function() || data.is_symbol() || data.is_bigint() {
-        return Err(type_error(
-            "send(data): data must be a string, an object (sent as JSON), an ArrayBuffer, a TypedArray or a Blob",
-        ));
+    match kind(data) {
+        Kind::String | Kind::Binary => return Ok(data.clone()),
+        Kind::Undefined | Kind::Function | Kind::Other => {
+            return Err(type_error(
+                "send(data): data must be a string, an object (sent as JSON), an ArrayBuffer, a TypedArray or a Blob",
+            ))
+        }
+        _ => {}
     }
     match json_stringify(data) {
-        Ok(text) if text.is_string() => Ok(text),
+        Ok(text) if kind(&text) == Kind::String => Ok(text),
         Ok(_) => Err(type_error("send(data): data cannot be turned into JSON")),
         Err(e) => Err(type_error(&cat!(
             "send(data): JSON.stringify failed: ",
-            String::from(js_sys::Error::from(e).message())
+            host::read(&e, "message")
+                .and_then(|(_, m)| m.as_string())
+                .unwrap_or_default()
         ))),
     }
 }
@@ -289,15 +291,12 @@ fn known_options() -> String {
 
 /// Reads the JS options object into plain options, checking every type.
 fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(PartialOptions::default());
+    match kind(v) {
+        Kind::Undefined | Kind::Null => return Ok(PartialOptions::default()),
+        Kind::Object => {}
+        _ => return Err(type_error("options must be an object")),
     }
-    if !v.is_object() || v.is_function() || js_sys::Array::is_array(v) {
-        return Err(type_error("options must be an object"));
-    }
-    let obj: &Object = v.unchecked_ref();
-    for key in Object::keys(obj).iter() {
-        let key = key.as_string().unwrap_or_default();
+    for key in own_keys(v) {
         if !KNOWN.contains(&key.as_str()) {
             return Err(type_error(&cat!(
                 "unknown option `",
@@ -308,7 +307,7 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
             )));
         }
     }
-    let r = Reader(obj);
+    let r = Reader(v);
     Ok(PartialOptions {
         url: r.string("url")?,
         token: r.token()?,
@@ -359,93 +358,89 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
     })
 }
 
-struct Reader<'a>(&'a Object);
+/// `Object.keys(o)`.
+fn own_keys(o: &JsValue) -> Vec<String> {
+    let keys = Object::keys(o.unchecked_ref::<Object>());
+    (0..keys.length())
+        .map(|i| keys.get(i).as_string().unwrap_or_default())
+        .collect()
+}
+
+struct Reader<'a>(&'a JsValue);
 
 impl Reader<'_> {
-    /// The value, or `None` when absent or `undefined`.
-    fn get(&self, key: &str) -> Result<Option<JsValue>, JsValue> {
-        let v = Reflect::get(self.0, &JsValue::from_str(key))
-            .map_err(|_| type_error(&cat!("option `", key, "` could not be read")))?;
-        Ok(if v.is_undefined() { None } else { Some(v) })
+    /// The value and what it is, or `None` when absent or `undefined`.
+    fn get(&self, key: &str) -> Result<Option<(Kind, JsValue)>, JsValue> {
+        match host::read(self.0, key) {
+            None => Err(type_error(&cat!("option `", key, "` could not be read"))),
+            Some((Kind::Undefined, _)) => Ok(None),
+            Some(found) => Ok(Some(found)),
+        }
+    }
+
+    /// The value if it is of kind `want`; otherwise a `TypeError` saying what it `must` be.
+    fn typed(&self, key: &str, want: Kind, must: &str) -> Result<Option<JsValue>, JsValue> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some((k, v)) if k == want => Ok(Some(v)),
+            Some(_) => Err(type_error(&cat!("option `", key, "` ", must))),
+        }
     }
 
     fn string(&self, key: &str) -> Result<Option<String>, JsValue> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) => v
-                .as_string()
-                .map(Some)
-                .ok_or_else(|| type_error(&cat!("option `", key, "` must be a string"))),
-        }
+        Ok(self
+            .typed(key, Kind::String, "must be a string")?
+            .and_then(|v| v.as_string()))
     }
 
     fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| type_error(&cat!("option `", key, "` must be a number"))),
-        }
+        Ok(self
+            .typed(key, Kind::Number, "must be a number")?
+            .and_then(|v| v.as_f64()))
     }
 
     fn boolean(&self, key: &str) -> Result<Option<bool>, JsValue> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) => v
-                .as_bool()
-                .map(Some)
-                .ok_or_else(|| type_error(&cat!("option `", key, "` must be true or false"))),
-        }
+        Ok(self
+            .typed(key, Kind::Bool, "must be true or false")?
+            .and_then(|v| v.as_bool()))
     }
 
     fn function(&self, key: &str) -> Result<Option<Function>, JsValue> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) if v.is_null() => Ok(None),
-            Some(v) => v
-                .dyn_into::<Function>()
-                .map(Some)
-                .map_err(|_| type_error(&cat!("option `", key, "` must be a function"))),
+        if let Some((Kind::Null, _)) = self.get(key)? {
+            return Ok(None);
         }
+        Ok(self
+            .typed(key, Kind::Function, "must be a function")?
+            .map(JsCast::unchecked_into))
     }
 
     fn token(&self) -> Result<Option<Token<Function>>, JsValue> {
         match self.get("token")? {
             None => Ok(None),
-            Some(v) => {
-                if let Some(s) = v.as_string() {
-                    Ok(Some(Token::Static(s)))
-                } else if let Some(f) = v.dyn_ref::<Function>() {
-                    Ok(Some(Token::Dynamic(f.clone())))
-                } else {
-                    Err(type_error(
-                        "option `token` must be a string or a function returning a string or a Promise of one",
-                    ))
-                }
-            }
+            Some((Kind::String, v)) => Ok(v.as_string().map(Token::Static)),
+            Some((Kind::Function, f)) => Ok(Some(Token::Dynamic(f.unchecked_into()))),
+            Some(_) => Err(type_error(
+                "option `token` must be a string or a function returning a string or a Promise of one",
+            )),
         }
     }
 
     fn params(&self) -> Result<Option<Vec<(String, String)>>, JsValue> {
-        let Some(v) = self.get("params")? else {
+        let Some((kind, v)) = self.get("params")? else {
             return Ok(None);
         };
-        if !v.is_object() || v.is_function() || js_sys::Array::is_array(&v) {
+        if kind != Kind::Object {
             return Err(type_error("option `params` must be an object of strings"));
         }
         let mut out = Vec::new();
-        for entry in Object::entries(v.unchecked_ref()).iter() {
-            let pair: js_sys::Array = entry.unchecked_into();
-            let k = pair.get(0).as_string().unwrap_or_default();
-            let val = pair.get(1);
-            let s = if let Some(s) = val.as_string() {
-                s
-            } else if let Some(n) = val.as_f64() {
-                crate::options::num(n)
-            } else if let Some(b) = val.as_bool() {
-                b.to_string()
-            } else {
+        for k in own_keys(&v) {
+            let s = match host::read(&v, &k) {
+                Some((Kind::String, s)) => s.as_string(),
+                Some((Kind::Number, n)) => n.as_f64().map(crate::options::num),
+                Some((Kind::Bool, b)) => b.as_bool().map(|b| b.to_string()),
+                _ => None,
+            };
+            let Some(s) = s else {
                 return Err(type_error(&cat!(
                     "option `params`: value of `",
                     k,
@@ -458,18 +453,18 @@ impl Reader<'_> {
     }
 
     fn heartbeat(&self) -> Result<Option<Option<HeartbeatSpec>>, JsValue> {
-        let Some(v) = self.get("heartbeat")? else {
-            return Ok(None);
+        let v = match self.get("heartbeat")? {
+            None => return Ok(None),
+            Some((Kind::Null, _)) => return Ok(Some(None)),
+            Some((Kind::Bool, v)) if v.as_bool() == Some(false) => return Ok(Some(None)),
+            Some((Kind::Object, v)) => v,
+            Some(_) => {
+                return Err(type_error(
+                    "option `heartbeat` must be null or { interval, timeout, message }",
+                ))
+            }
         };
-        if v.is_null() || v.as_bool() == Some(false) {
-            return Ok(Some(None));
-        }
-        if !v.is_object() {
-            return Err(type_error(
-                "option `heartbeat` must be null or { interval, timeout, message }",
-            ));
-        }
-        let h = Reader(v.unchecked_ref());
+        let h = Reader(&v);
         let bad = |what: &str| type_error(&cat!("option `heartbeat`: ", what));
         let interval = h
             .number("interval")
@@ -494,26 +489,9 @@ impl Reader<'_> {
 /// Live closures and connections held by the module: the leak tests and the benchmark read it.
 #[wasm_bindgen(js_name = debugStats, unchecked_return_type = "{ closures: number; connections: number; memory: number }")]
 pub fn debug_stats() -> JsValue {
-    let o = Object::new();
-    let _ = Reflect::set(
-        &o,
-        &"closures".into(),
-        &(crate::driver::live_closures() as f64).into(),
-    );
-    let _ = Reflect::set(
-        &o,
-        &"connections".into(),
-        &(hub::connection_count() as f64).into(),
-    );
-    let _ = Reflect::set(&o, &"memory".into(), &wasm_memory_bytes().into());
-    o.into()
-}
-
-fn wasm_memory_bytes() -> f64 {
-    wasm_bindgen::memory()
-        .dyn_into::<js_sys::WebAssembly::Memory>()
-        .ok()
-        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
-        .map(|b| b.byte_length() as f64)
-        .unwrap_or(0.0)
+    host::stats(
+        crate::driver::live_closures() as u32,
+        hub::connection_count() as u32,
+        &wasm_bindgen::memory(),
+    )
 }

@@ -53,6 +53,8 @@ mod guarded;
 ))]
 mod heap;
 #[cfg(target_arch = "wasm32")]
+mod host;
+#[cfg(target_arch = "wasm32")]
 mod hub;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;

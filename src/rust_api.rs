@@ -715,7 +715,8 @@ impl SocketBuilder {
             });
         }
         let url = self.opts.url.clone().unwrap_or_default();
-        url::resolve(&url, page_href().as_deref()).map_err(|e| SocketError::Url(e.to_string()))?;
+        url::resolve(&url, crate::host::href().as_deref())
+            .map_err(|e| SocketError::Url(e.to_string()))?;
         let mut opts = self.opts;
         let live = Rc::new(Cell::new(true));
         let mut closures = Closures::default();
@@ -862,10 +863,6 @@ fn number(obj: &JsValue, key: &str) -> Option<f64> {
     Reflect::get(obj, &JsValue::from_str(key))
         .ok()
         .and_then(|v| v.as_f64())
-}
-
-fn page_href() -> Option<String> {
-    web_sys::window()?.location().href().ok()
 }
 
 /// The closures the core calls, owned by the [`Socket`].

@@ -9,21 +9,15 @@ use crate::prelude::*;
 
 use core::cell::Cell;
 
-use js_sys::{Function, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::MessageEvent;
 
 use crate::errors;
 use crate::guarded::{self, Delivered};
+use crate::host::{self, Kind};
 use crate::machine::{ErrorKind, State};
 use crate::options::{Hooks, ParseMode};
-
-#[wasm_bindgen]
-extern "C" {
-    /// Only for the error path, to get the `SyntaxError` as the report's `cause`.
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
-}
 
 pub struct Subscriber {
     pub id: u64,
@@ -75,15 +69,15 @@ impl Subscriber {
     /// came; text that is not JSON becomes an error carrying the text as `raw`.
     fn not_json(&self, event: &MessageEvent) -> Result<(), JsValue> {
         let data = event.data();
-        if !data.is_string() {
+        if host::kind(&data) != Kind::String {
             return guarded::call2(&self.callback, &data, event);
         }
-        let err = errors::make(
+        let err = errors::with_raw(
             ErrorKind::Parse,
             "a text message is not JSON; the socket stays open",
-            json_parse(&data).err().as_ref(),
+            Some(&host::take_caught()),
+            &data,
         );
-        let _ = Reflect::set(&err, &JsValue::from_str("raw"), &data);
         self.error(&err);
         Ok(())
     }

@@ -275,6 +275,11 @@ async fn text_that_is_not_json_goes_to_on_error_and_the_socket_stays_open() {
         get(&errors.arg(0), "raw").as_string().as_deref(),
         Some("hello <not json>")
     );
+    assert_eq!(
+        get(&get(&errors.arg(0), "cause"), "name").as_string().as_deref(),
+        Some("SyntaxError"),
+        "the cause is JSON.parse's own error"
+    );
     deliver("nonjson", "messages.upsert", r#"{"ok":true}"#).await;
     wait_for("next message", 3000, || msgs.len() == 1).await;
     assert_eq!(sub.state(), "open");
@@ -550,6 +555,31 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
             "parse",
         ),
         (socket(&"e".into(), &cb, &"str".into()), "options"),
+        (socket(&"e".into(), &cb, &js("[]")), "options"),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &js("({ get jitter() { throw new Error('no') } })"),
+            ),
+            "`jitter` could not be read",
+        ),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[u(), ("params", js("({ a: {} })"))]),
+            ),
+            "value of `a`",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("heartbeat", 5.into())])),
+            "heartbeat",
+        ),
+        (
+            socket(&"e".into(), &cb, &opts(&[u(), ("debug", "yes".into())])),
+            "debug",
+        ),
     ];
     for (r, needle) in cases {
         let msg = type_error_message(r);

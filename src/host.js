@@ -1,0 +1,67 @@
+// The JS the wasm calls besides the browser's own API: guarded calls into user code, one-call type
+// tests, and the page. Each function replaces several wasm-bindgen imports (and their glue), or a
+// `catch` import's generic `handleError` path; src/host.rs says why each exists. Nothing here
+// decides anything: failures come back as numbers and the Rust side decides what they mean.
+
+let caught;
+
+// f(JSON.parse(e.data), e): 0 ran, 1 not JSON (or a binary frame), 2 the callback threw. For text
+// that is not JSON the SyntaxError is kept for take_caught.
+export function parse_call(f, e) {
+  let v;
+  try { v = JSON.parse(e.data); } catch (x) { caught = typeof e.data === "string" ? x : undefined; return 1; }
+  try { f(v, e); return 0; } catch (x) { caught = x; return 2; }
+}
+
+// f(a, b): 0 returned, 2 threw (the exception is kept for take_caught).
+export function call2(f, a, b) { try { f(a, b); return 0; } catch (x) { caught = x; return 2; } }
+
+// f(a): 0 returned (the value is kept for take_caught), 2 threw (the exception is kept).
+export function call1(f, a) { try { caught = f(a); return 0; } catch (x) { caught = x; return 2; } }
+
+export function take_caught() { const x = caught; caught = undefined; return x; }
+
+// What a value is, in one call: see Kind in src/host.rs for the numbers.
+export function kind(v) {
+  const t = typeof v;
+  if (v === undefined) return 0;
+  if (v === null) return 1;
+  if (t === "boolean") return 2;
+  if (t === "number") return 3;
+  if (t === "string") return 4;
+  if (t === "function") return 5;
+  if (t !== "object") return 9;
+  if (Array.isArray(v)) return 6;
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob === "function" && v instanceof Blob)) return 7;
+  if (v instanceof Promise) return 8;
+  return 10;
+}
+
+// kind(o[k]), the value kept for take_caught; 11 when reading it threw.
+export function read(o, k) {
+  try { caught = o[k]; } catch (_) { caught = undefined; return 11; }
+  return kind(caught);
+}
+
+export function error(name, message, kind, cause, raw) {
+  const e = name === "TypeError" ? new TypeError(message) : new Error(message);
+  if (kind !== undefined) e.kind = kind;
+  if (cause !== undefined) e.cause = cause;
+  if (raw !== undefined) e.raw = raw;
+  return e;
+}
+
+export function close_info(willReconnect, delay) { return { willReconnect, delay }; }
+export function reconnect_info(attempt, delay) { return { attempt, delay }; }
+export function stats(closures, connections, memory) {
+  return { closures, connections, memory: memory.buffer.byteLength };
+}
+
+export function close_event(code, reason) {
+  return typeof CloseEvent === "function" ? new CloseEvent("close", { code, reason, wasClean: true }) : undefined;
+}
+
+export function href() { return globalThis.location?.href; }
+export function visible() { return globalThis.document?.visibilityState === "visible"; }
+export function listen(n, f) { globalThis.addEventListener?.(n, f); }
+export function listen_doc(n, f) { globalThis.document?.addEventListener(n, f); }

@@ -1,0 +1,108 @@
+//! The bindings to `src/host.js`: the few lines of JS the wasm calls besides the browser's API.
+//!
+//! Every import costs the download twice (a hashed name and an adapter in the wasm, a shim in the
+//! glue), and web-sys/js-sys reach simple facts through several: `web_sys::window()` tries four
+//! global objects and `instanceof Window`; a type test is an import per question; a `catch`
+//! import goes through wasm-bindgen's generic `handleError`. Here each is one call that answers
+//! with a number, and the Rust side decides what it means.
+
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/host.js")]
+extern "C" {
+    /// `f(JSON.parse(e.data), e)`: 0 ran, 1 not JSON (text: the `SyntaxError` is kept for
+    /// [`take_caught`]), 2 threw (see [`take_caught`]).
+    pub fn parse_call(f: &JsValue, e: &JsValue) -> u32;
+    /// `f(a, b)`: 0 returned, 2 threw (see [`take_caught`]).
+    pub fn call2(f: &JsValue, a: &JsValue, b: &JsValue) -> u32;
+    /// `f(a)`: 0 returned, 2 threw; [`take_caught`] has the result either way.
+    pub fn call1(f: &JsValue, a: &JsValue) -> u32;
+    /// The last exception (or `call1` result), cleared.
+    pub fn take_caught() -> JsValue;
+    #[wasm_bindgen(js_name = kind)]
+    fn kind_code(v: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = read)]
+    fn read_code(o: &JsValue, k: &str) -> u32;
+    /// An `Error` (or `TypeError`) with `kind`, `cause` and `raw` when given.
+    pub fn error(
+        name: &str,
+        message: &str,
+        kind: Option<&str>,
+        cause: &JsValue,
+        raw: &JsValue,
+    ) -> JsValue;
+    /// `{ willReconnect, delay }` for `onClose`.
+    pub fn close_info(will_reconnect: bool, delay: &JsValue) -> JsValue;
+    /// `{ attempt, delay }` for `onReconnect`.
+    pub fn reconnect_info(attempt: u32, delay: f64) -> JsValue;
+    /// `{ closures, connections, memory }` for `debugStats()`.
+    pub fn stats(closures: u32, connections: u32, memory: &JsValue) -> JsValue;
+    /// A clean `CloseEvent`, or `undefined` where there is no `CloseEvent`.
+    pub fn close_event(code: u16, reason: &str) -> JsValue;
+    /// `location.href`, if the page has a location.
+    pub fn href() -> Option<String>;
+    /// Whether `document.visibilityState` is `"visible"`.
+    pub fn visible() -> bool;
+    /// `addEventListener(name, f)` on the global object, if it has one.
+    pub fn listen(name: &str, f: &JsValue);
+    /// `document.addEventListener(name, f)`, if there is a document.
+    pub fn listen_doc(name: &str, f: &JsValue);
+}
+
+/// What a JS value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `undefined`.
+    Undefined,
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// Any number, `NaN` included.
+    Number,
+    /// A string.
+    String,
+    /// A function.
+    Function,
+    /// An `Array`.
+    Array,
+    /// An `ArrayBuffer`, a view of one (typed array, `DataView`) or a `Blob`.
+    Binary,
+    /// A `Promise`.
+    Promise,
+    /// A symbol or a bigint.
+    Other,
+    /// Any other object.
+    Object,
+}
+
+/// What `v` is, in one call.
+pub fn kind(v: &JsValue) -> Kind {
+    kind_of(kind_code(v))
+}
+
+/// `o[key]` and what it is; `None` when reading it threw (a getter).
+pub fn read(o: &JsValue, key: &str) -> Option<(Kind, JsValue)> {
+    let code = read_code(o, key);
+    let value = take_caught();
+    (code != 11).then(|| (kind_of(code), value))
+}
+
+fn kind_of(code: u32) -> Kind {
+    match code {
+        0 => Kind::Undefined,
+        1 => Kind::Null,
+        2 => Kind::Bool,
+        3 => Kind::Number,
+        4 => Kind::String,
+        5 => Kind::Function,
+        6 => Kind::Array,
+        7 => Kind::Binary,
+        8 => Kind::Promise,
+        10 => Kind::Object,
+        _ => Kind::Other,
+    }
+}

@@ -4,7 +4,7 @@
 //! Two rules keep it safe in a browser where user code runs inside our callbacks:
 //! - Actions are drained from a FIFO queue, never performed while the machine is borrowed. A hook
 //!   that calls `send()` or `close()` re-enters through `feed`, its actions join the queue, and the
-//!   outer loop performs them in order: no `RefCell` double borrow, no reordering.
+//!   outer loop performs them in order: no `Shared` double borrow, no reordering.
 //! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
 //!   detaches them on drop, the timer slots hold [`Armed`] timeouts that cancel on drop. Replacing
 //!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
@@ -13,7 +13,9 @@
 use crate::prelude::*;
 
 use alloc::rc::{Rc, Weak};
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
+
+use crate::cell::Shared;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -115,21 +117,21 @@ pub struct Connection {
     pub opts: Options<Function>,
     /// The key under which the hub shares this connection, if it is shared.
     pub share_key: Option<String>,
-    machine: RefCell<Machine<JsValue>>,
-    pending: RefCell<Vec<Action<JsValue>>>,
+    machine: Shared<Machine<JsValue>>,
+    pending: Shared<Vec<Action<JsValue>>>,
     draining: Cell<bool>,
-    socket: RefCell<Option<LiveSocket>>,
-    timers: RefCell<[Option<Armed>; 4]>,
+    socket: Shared<Option<LiveSocket>>,
+    timers: Shared<[Option<Armed>; 4]>,
     /// Copy-on-write: the per-message path takes a snapshot by cloning one `Rc`, not a `Vec`, and a
     /// callback that subscribes or closes while we iterate changes the next snapshot, not this one.
-    subscribers: RefCell<Rc<[Rc<Subscriber>]>>,
-    token: RefCell<String>,
+    subscribers: Shared<Rc<Vec<Rc<Subscriber>>>>,
+    token: Shared<String>,
     /// The browser event behind the `Open`/`Close` note being performed.
-    last_event: RefCell<JsValue>,
+    last_event: Shared<JsValue>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
-    on_closed: RefCell<Option<ClosedHook>>,
+    on_closed: Shared<Option<ClosedHook>>,
 }
 
 fn slot(kind: TimerKind) -> usize {
@@ -153,18 +155,18 @@ impl Connection {
             me: me.clone(),
             event,
             base,
-            machine: RefCell::new(Machine::new(opts.config.clone(), seed)),
+            machine: Shared::new(Machine::new(opts.config.clone(), seed)),
             opts,
             share_key,
-            pending: RefCell::new(Vec::new()),
+            pending: Shared::new(Vec::new()),
             draining: Cell::new(false),
-            socket: RefCell::new(None),
-            timers: RefCell::new([None, None, None, None]),
-            subscribers: RefCell::new(Rc::from(Vec::new())),
-            token: RefCell::new(String::new()),
-            last_event: RefCell::new(JsValue::UNDEFINED),
+            socket: Shared::new(None),
+            timers: Shared::new([None, None, None, None]),
+            subscribers: Shared::new(Rc::new(Vec::new())),
+            token: Shared::new(String::new()),
+            last_event: Shared::new(JsValue::UNDEFINED),
             inbound: Cell::new(0),
-            on_closed: RefCell::new(None),
+            on_closed: Shared::new(None),
         })
     }
 
@@ -193,7 +195,7 @@ impl Connection {
         let mut subs = self.subscribers.borrow_mut();
         let mut next = subs.to_vec();
         next.push(sub);
-        *subs = Rc::from(next);
+        *subs = Rc::new(next);
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -204,7 +206,7 @@ impl Connection {
     pub fn remove(&self, id: u64) -> usize {
         let mut subs = self.subscribers.borrow_mut();
         let next: Vec<Rc<Subscriber>> = subs.iter().filter(|s| s.id != id).cloned().collect();
-        *subs = Rc::from(next);
+        *subs = Rc::new(next);
         subs.len()
     }
 
@@ -353,7 +355,7 @@ impl Connection {
     /// abandoned attempt reaches the machine with its old socket id and is ignored.
     fn await_token(&self, socket: u64, p: &js_sys::Promise) {
         type Pair = (Handler, Handler);
-        let held: Rc<RefCell<Option<Pair>>> = Rc::new(RefCell::new(None));
+        let held: Rc<Shared<Option<Pair>>> = Rc::new(Shared::new(None));
         let settle = |ok: bool| {
             let (me, held) = (self.me.clone(), held.clone());
             Handler::new(move |v: JsValue| {

@@ -63,11 +63,14 @@ impl<P: Pages> Heap<P> {
         let Some(class) = class_of(layout) else {
             return null_mut();
         };
-        let head = self.free[class];
-        if head != 0 {
-            // A free block's first word links to the next free block of its class.
-            self.free[class] = unsafe { *(head as *const usize) };
-            return head as *mut u8;
+        // `get_mut`, not indexing: a bounds check would bring core's panic formatting along.
+        if let Some(head) = self.free.get_mut(class) {
+            if *head != 0 {
+                // A free block's first word links to the next free block of its class.
+                let block = *head;
+                *head = unsafe { *(block as *const usize) };
+                return block as *mut u8;
+            }
         }
         let size = 1usize << class;
         let align = size.min(PAGE);
@@ -96,9 +99,9 @@ impl<P: Pages> Heap<P> {
     /// # Safety
     /// `ptr` came from `alloc` (or `realloc`) of this heap with the same `layout`.
     pub unsafe fn dealloc(&mut self, ptr: *mut u8, layout: Layout) {
-        if let Some(class) = class_of(layout) {
-            unsafe { *(ptr as *mut usize) = self.free[class] };
-            self.free[class] = ptr as usize;
+        if let Some(head) = class_of(layout).and_then(|c| self.free.get_mut(c)) {
+            unsafe { *(ptr as *mut usize) = *head };
+            *head = ptr as usize;
         }
     }
 

@@ -11,8 +11,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::cell::Shared;
 use alloc::rc::Rc;
-use core::cell::RefCell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -45,7 +45,7 @@ impl Hub {
     }
 }
 
-static HUB: Global<RefCell<Option<Hub>>> = Global(RefCell::new(None));
+static HUB: Global<Shared<Option<Hub>>> = Global(Shared::new(None));
 
 /// Runs `f` on the hub; never call user code inside (see the module docs).
 fn hub<R>(f: impl FnOnce(&mut Hub) -> R) -> R {

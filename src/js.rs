@@ -4,8 +4,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::cell::Shared;
 use alloc::rc::Rc;
-use core::cell::RefCell;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
@@ -15,7 +15,7 @@ use crate::driver::Connection;
 use crate::errors::type_error;
 use crate::host::{self, kind, Kind};
 use crate::hub;
-use crate::options::{BinaryType, HeartbeatSpec, Hooks, ParseMode, PartialOptions, Token};
+use crate::options::{BinaryType, HeartbeatSpec, ParseMode, PartialOptions, Token};
 use crate::subscriber::Subscriber;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -134,7 +134,7 @@ pub fn socket(
     let over = read_options(options)?;
     let (conn, sub) = hub::subscribe(event, callback, over)?;
     Ok(Subscription {
-        conn: RefCell::new(conn),
+        conn: Shared::new(conn),
         sub,
     })
 }
@@ -142,7 +142,7 @@ pub fn socket(
 /// A handle on one subscription. Dropping it does not stop the subscription; `close()` does.
 #[wasm_bindgen]
 pub struct Subscription {
-    conn: RefCell<Rc<Connection>>,
+    conn: Shared<Rc<Connection>>,
     sub: Rc<Subscriber>,
 }
 
@@ -252,6 +252,7 @@ fn outgoing(data: &JsValue) -> Result<JsValue, JsValue> {
     }
 }
 
+/// The option names, in the order the unknown-option message lists them.
 const KNOWN: &[&str] = &[
     "url",
     "token",
@@ -290,14 +291,20 @@ fn known_options() -> String {
 }
 
 /// Reads the JS options object into plain options, checking every type.
+///
+/// Only the object's own enumerable properties count (what `{ ...options }` would copy), each read
+/// once: the loop goes over the keys that are there, not over the 22 names, and fills one struct,
+/// so the code for a field is one line and one `?` (a struct literal of 22 fallible reads
+/// compiled to 5 KB of wasm, most of it dropping the fields read before a failing one).
 fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
     match kind(v) {
         Kind::Undefined | Kind::Null => return Ok(PartialOptions::default()),
         Kind::Object => {}
         _ => return Err(type_error("options must be an object")),
     }
+    let mut o = PartialOptions::default();
     for key in own_keys(v) {
-        if !KNOWN.contains(&key.as_str()) {
+        let Some(name) = KNOWN.iter().copied().find(|k| *k == key) else {
             return Err(type_error(&cat!(
                 "unknown option `",
                 key,
@@ -305,57 +312,52 @@ fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
                 known_options(),
                 ")"
             )));
+        };
+        let Some((kind, value)) = host::read(v, name) else {
+            return Err(type_error(&cat!("option `", name, "` could not be read")));
+        };
+        if kind == Kind::Undefined {
+            continue;
+        }
+        let f = Field { name, kind, value };
+        match name {
+            "url" => o.url = Some(f.string()?),
+            "token" => o.token = Some(f.token()?),
+            "params" => o.params = Some(f.params()?),
+            "reconnectInterval" => o.reconnect_interval = Some(f.number()?),
+            "maxReconnectInterval" => o.max_reconnect_interval = Some(f.number()?),
+            "backoffFactor" => o.backoff_factor = Some(f.number()?),
+            "jitter" => o.jitter = Some(f.number()?),
+            "maxRetries" => o.max_retries = Some(f.number()?),
+            "minUptime" => o.min_uptime = Some(f.number()?),
+            "connectTimeout" => o.connect_timeout = Some(f.number()?),
+            "heartbeat" => o.heartbeat = Some(f.heartbeat()?),
+            "queueLimit" => o.queue_limit = Some(f.number()?),
+            "parse" => {
+                o.parse = Some(match f.string()?.as_str() {
+                    "json" => ParseMode::Json,
+                    "text" => ParseMode::Text,
+                    _ => return Err(f.wrong("must be \"json\" or \"text\"")),
+                })
+            }
+            "binaryType" => {
+                o.binary_type = Some(match f.string()?.as_str() {
+                    "arraybuffer" => BinaryType::ArrayBuffer,
+                    "blob" => BinaryType::Blob,
+                    _ => return Err(f.wrong("must be \"arraybuffer\" or \"blob\"")),
+                })
+            }
+            "share" => o.share = Some(f.boolean()?),
+            "debug" => o.debug = Some(f.boolean()?),
+            "shouldReconnect" => o.should_reconnect = f.function()?,
+            "onOpen" => o.hooks.on_open = f.function()?,
+            "onClose" => o.hooks.on_close = f.function()?,
+            "onError" => o.hooks.on_error = f.function()?,
+            "onReconnect" => o.hooks.on_reconnect = f.function()?,
+            _ => o.hooks.on_state_change = f.function()?,
         }
     }
-    let r = Reader(v);
-    Ok(PartialOptions {
-        url: r.string("url")?,
-        token: r.token()?,
-        params: r.params()?,
-        reconnect_interval: r.number("reconnectInterval")?,
-        max_reconnect_interval: r.number("maxReconnectInterval")?,
-        backoff_factor: r.number("backoffFactor")?,
-        jitter: r.number("jitter")?,
-        max_retries: r.number("maxRetries")?,
-        min_uptime: r.number("minUptime")?,
-        connect_timeout: r.number("connectTimeout")?,
-        heartbeat: r.heartbeat()?,
-        queue_limit: r.number("queueLimit")?,
-        parse: match r.string("parse")?.as_deref() {
-            None => None,
-            Some("json") => Some(ParseMode::Json),
-            Some("text") => Some(ParseMode::Text),
-            Some(other) => {
-                return Err(type_error(&cat!(
-                    "option `parse` must be \"json\" or \"text\", got \"",
-                    other,
-                    "\""
-                )))
-            }
-        },
-        binary_type: match r.string("binaryType")?.as_deref() {
-            None => None,
-            Some("arraybuffer") => Some(BinaryType::ArrayBuffer),
-            Some("blob") => Some(BinaryType::Blob),
-            Some(other) => {
-                return Err(type_error(&cat!(
-                    "option `binaryType` must be \"arraybuffer\" or \"blob\", got \"",
-                    other,
-                    "\""
-                )))
-            }
-        },
-        share: r.boolean("share")?,
-        should_reconnect: r.function("shouldReconnect")?,
-        debug: r.boolean("debug")?,
-        hooks: Hooks {
-            on_open: r.function("onOpen")?,
-            on_close: r.function("onClose")?,
-            on_error: r.function("onError")?,
-            on_reconnect: r.function("onReconnect")?,
-            on_state_change: r.function("onStateChange")?,
-        },
-    })
+    Ok(o)
 }
 
 /// `Object.keys(o)`.
@@ -366,75 +368,73 @@ fn own_keys(o: &JsValue) -> Vec<String> {
         .collect()
 }
 
-struct Reader<'a>(&'a JsValue);
+/// One option as given: its name, what it is, its value (never `undefined`).
+struct Field {
+    name: &'static str,
+    kind: Kind,
+    value: JsValue,
+}
 
-impl Reader<'_> {
-    /// The value and what it is, or `None` when absent or `undefined`.
-    fn get(&self, key: &str) -> Result<Option<(Kind, JsValue)>, JsValue> {
-        match host::read(self.0, key) {
-            None => Err(type_error(&cat!("option `", key, "` could not be read"))),
-            Some((Kind::Undefined, _)) => Ok(None),
-            Some(found) => Ok(Some(found)),
+impl Field {
+    /// A `TypeError` naming the option: "option `name` must be …".
+    fn bad(&self, must: &str) -> JsValue {
+        type_error(&cat!("option `", self.name, "` ", must))
+    }
+
+    /// [`bad`](Self::bad), quoting the string that was given.
+    fn wrong(&self, must: &str) -> JsValue {
+        let got = self.value.as_string().unwrap_or_default();
+        self.bad(&cat!(must, ", got \"", got, "\""))
+    }
+
+    fn string(&self) -> Result<String, JsValue> {
+        match self.value.as_string() {
+            Some(s) if self.kind == Kind::String => Ok(s),
+            _ => Err(self.bad("must be a string")),
         }
     }
 
-    /// The value if it is of kind `want`; otherwise a `TypeError` saying what it `must` be.
-    fn typed(&self, key: &str, want: Kind, must: &str) -> Result<Option<JsValue>, JsValue> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some((k, v)) if k == want => Ok(Some(v)),
-            Some(_) => Err(type_error(&cat!("option `", key, "` ", must))),
+    fn number(&self) -> Result<f64, JsValue> {
+        match self.value.as_f64() {
+            Some(n) if self.kind == Kind::Number => Ok(n),
+            _ => Err(self.bad("must be a number")),
         }
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, JsValue> {
-        Ok(self
-            .typed(key, Kind::String, "must be a string")?
-            .and_then(|v| v.as_string()))
-    }
-
-    fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
-        Ok(self
-            .typed(key, Kind::Number, "must be a number")?
-            .and_then(|v| v.as_f64()))
-    }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>, JsValue> {
-        Ok(self
-            .typed(key, Kind::Bool, "must be true or false")?
-            .and_then(|v| v.as_bool()))
-    }
-
-    fn function(&self, key: &str) -> Result<Option<Function>, JsValue> {
-        if let Some((Kind::Null, _)) = self.get(key)? {
-            return Ok(None);
-        }
-        Ok(self
-            .typed(key, Kind::Function, "must be a function")?
-            .map(JsCast::unchecked_into))
-    }
-
-    fn token(&self) -> Result<Option<Token<Function>>, JsValue> {
-        match self.get("token")? {
-            None => Ok(None),
-            Some((Kind::String, v)) => Ok(v.as_string().map(Token::Static)),
-            Some((Kind::Function, f)) => Ok(Some(Token::Dynamic(f.unchecked_into()))),
-            Some(_) => Err(type_error(
-                "option `token` must be a string or a function returning a string or a Promise of one",
-            )),
+    fn boolean(&self) -> Result<bool, JsValue> {
+        match self.value.as_bool() {
+            Some(b) if self.kind == Kind::Bool => Ok(b),
+            _ => Err(self.bad("must be true or false")),
         }
     }
 
-    fn params(&self) -> Result<Option<Vec<(String, String)>>, JsValue> {
-        let Some((kind, v)) = self.get("params")? else {
-            return Ok(None);
-        };
-        if kind != Kind::Object {
-            return Err(type_error("option `params` must be an object of strings"));
+    /// A function, or `None` for `null` (no hook).
+    fn function(&self) -> Result<Option<Function>, JsValue> {
+        match self.kind {
+            Kind::Null => Ok(None),
+            Kind::Function => Ok(Some(self.value.clone().unchecked_into())),
+            _ => Err(self.bad("must be a function")),
+        }
+    }
+
+    fn token(&self) -> Result<Token<Function>, JsValue> {
+        match self.kind {
+            Kind::String => Ok(Token::Static(self.string()?)),
+            Kind::Function => Ok(Token::Dynamic(self.value.clone().unchecked_into())),
+            _ => {
+                Err(self
+                    .bad("must be a string or a function returning a string or a Promise of one"))
+            }
+        }
+    }
+
+    fn params(&self) -> Result<Vec<(String, String)>, JsValue> {
+        if self.kind != Kind::Object {
+            return Err(self.bad("must be an object of strings"));
         }
         let mut out = Vec::new();
-        for k in own_keys(&v) {
-            let s = match host::read(&v, &k) {
+        for k in own_keys(&self.value) {
+            let s = match host::read(&self.value, &k) {
                 Some((Kind::String, s)) => s.as_string(),
                 Some((Kind::Number, n)) => n.as_f64().map(crate::options::num),
                 Some((Kind::Bool, b)) => b.as_bool().map(|b| b.to_string()),
@@ -449,40 +449,44 @@ impl Reader<'_> {
             };
             out.push((k, s));
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
-    fn heartbeat(&self) -> Result<Option<Option<HeartbeatSpec>>, JsValue> {
-        let v = match self.get("heartbeat")? {
-            None => return Ok(None),
-            Some((Kind::Null, _)) => return Ok(Some(None)),
-            Some((Kind::Bool, v)) if v.as_bool() == Some(false) => return Ok(Some(None)),
-            Some((Kind::Object, v)) => v,
-            Some(_) => {
-                return Err(type_error(
-                    "option `heartbeat` must be null or { interval, timeout, message }",
-                ))
-            }
+    /// `null` or `false`: off (`None`), overriding a configured heartbeat.
+    fn heartbeat(&self) -> Result<Option<HeartbeatSpec>, JsValue> {
+        match self.kind {
+            Kind::Null => return Ok(None),
+            Kind::Bool if self.value.as_bool() == Some(false) => return Ok(None),
+            Kind::Object => {}
+            _ => return Err(self.bad("must be null or { interval, timeout, message }")),
+        }
+        let part = |key: &str, want: Kind| match host::read(&self.value, key) {
+            Some((Kind::Undefined, _)) => Ok(None),
+            Some((kind, v)) if kind == want => Ok(Some(v)),
+            _ => Err(type_error(&cat!(
+                "option `heartbeat`: ",
+                key,
+                if want == Kind::Number {
+                    " must be a number"
+                } else {
+                    " must be a string"
+                }
+            ))),
         };
-        let h = Reader(&v);
-        let bad = |what: &str| type_error(&cat!("option `heartbeat`: ", what));
-        let interval = h
-            .number("interval")
-            .map_err(|_| bad("interval must be a number"))?
-            .ok_or_else(|| bad("interval is required"))?;
-        let timeout = h
-            .number("timeout")
-            .map_err(|_| bad("timeout must be a number"))?
+        let interval = part("interval", Kind::Number)?
+            .and_then(|v| v.as_f64())
+            .ok_or_else(|| type_error("option `heartbeat`: interval is required"))?;
+        let timeout = part("timeout", Kind::Number)?
+            .and_then(|v| v.as_f64())
             .unwrap_or(interval);
-        let message = h
-            .string("message")
-            .map_err(|_| bad("message must be a string"))?
+        let message = part("message", Kind::String)?
+            .and_then(|v| v.as_string())
             .unwrap_or_else(|| "ping".into());
-        Ok(Some(Some(HeartbeatSpec {
+        Ok(Some(HeartbeatSpec {
             interval,
             timeout,
             message,
-        })))
+        }))
     }
 }
 

@@ -40,6 +40,8 @@ pub mod url;
 #[cfg(all(target_arch = "wasm32", feature = "bare"))]
 mod bare;
 #[cfg(target_arch = "wasm32")]
+mod cell;
+#[cfg(target_arch = "wasm32")]
 mod driver;
 #[cfg(target_arch = "wasm32")]
 mod errors;

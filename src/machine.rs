@@ -592,7 +592,11 @@ impl<M> Machine<M> {
             Input::Requeue(msg) => {
                 if self.phase != Phase::Closed {
                     let at = self.requeue_at.min(self.queue.len());
-                    self.queue.insert(at, msg);
+                    // `insert` without its index assertion (whose message needs core::fmt).
+                    self.queue.push(msg);
+                    if let Some(tail) = self.queue.get_mut(at..) {
+                        tail.rotate_right(1);
+                    }
                     self.requeue_at = at + 1;
                 }
             }

@@ -52,20 +52,18 @@ impl Piece for f64 {
     }
 }
 
-/// Appends the decimal digits of `n`.
-pub fn push_int(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// Appends the decimal digits of `n` (no buffer to index: no bounds checks to panic).
+pub fn push_int(out: &mut String, n: u64) {
+    let mut div = 1u64;
+    while n / div >= 10 {
+        div *= 10;
+    }
     loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        if div == 1 {
             break;
         }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
+        div /= 10;
     }
 }
 

@@ -276,7 +276,9 @@ async fn text_that_is_not_json_goes_to_on_error_and_the_socket_stays_open() {
         Some("hello <not json>")
     );
     assert_eq!(
-        get(&get(&errors.arg(0), "cause"), "name").as_string().as_deref(),
+        get(&get(&errors.arg(0), "cause"), "name")
+            .as_string()
+            .as_deref(),
         Some("SyntaxError"),
         "the cause is JSON.parse's own error"
     );

@@ -592,11 +592,16 @@ impl<M> Machine<M> {
             Input::Requeue(msg) => {
                 if self.phase != Phase::Closed {
                     let at = self.requeue_at.min(self.queue.len());
-                    // `insert` without its index assertion (whose message needs core::fmt).
-                    self.queue.push(msg);
-                    if let Some(tail) = self.queue.get_mut(at..) {
-                        tail.rotate_right(1);
+                    // `insert(at, msg)` without its index assertion, whose message would bring
+                    // core::fmt into the wasm; requeues are rare, so rebuilding costs nothing.
+                    let mut msg = Some(msg);
+                    for (i, queued) in core::mem::take(&mut self.queue).into_iter().enumerate() {
+                        if i == at {
+                            self.queue.extend(msg.take());
+                        }
+                        self.queue.push(queued);
                     }
+                    self.queue.extend(msg);
                     self.requeue_at = at + 1;
                 }
             }

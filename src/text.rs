@@ -52,18 +52,21 @@ impl Piece for f64 {
     }
 }
 
-/// Appends the decimal digits of `n` (no buffer to index: no bounds checks to panic).
-pub fn push_int(out: &mut String, n: u64) {
-    let mut div = 1u64;
-    while n / div >= 10 {
-        div *= 10;
-    }
-    loop {
-        out.push(char::from(b'0' + (n / div % 10) as u8));
-        if div == 1 {
+/// Appends the decimal digits of `n`, without an index or a division that could panic (a panic
+/// path's message would bring core::fmt into the wasm).
+pub fn push_int(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    for d in digits.iter_mut() {
+        *d = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
             break;
         }
-        div /= 10;
+    }
+    for d in digits.iter().take(len).rev() {
+        out.push(char::from(*d));
     }
 }
 

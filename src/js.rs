@@ -149,8 +149,10 @@ pub struct Subscription {
 #[wasm_bindgen]
 impl Subscription {
     /// `"connecting" | "open" | "reconnecting" | "closed"`.
+    // Getters return `JsValue`, not `String`: the glue then takes the value as it is instead of
+    // copying it out of wasm memory and freeing it there (less glue, same string).
     #[wasm_bindgen(getter, unchecked_return_type = "SocketState")]
-    pub fn state(&self) -> String {
+    pub fn state(&self) -> JsValue {
         if self.sub.closed.get() {
             "closed".into()
         } else {
@@ -165,15 +167,15 @@ impl Subscription {
     }
 
     /// The event this subscription receives (the `event=` query parameter).
-    #[wasm_bindgen(getter, js_name = eventName)]
-    pub fn event_name(&self) -> String {
-        self.conn.borrow().event.clone()
+    #[wasm_bindgen(getter, js_name = eventName, unchecked_return_type = "string")]
+    pub fn event_name(&self) -> JsValue {
+        self.conn.borrow().event.as_str().into()
     }
 
     /// The connection URL with the token redacted.
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.conn.borrow().display_url()
+    #[wasm_bindgen(getter, unchecked_return_type = "string")]
+    pub fn url(&self) -> JsValue {
+        self.conn.borrow().display_url().into()
     }
 
     /// Sends `data` (object -> JSON text, string -> text, ArrayBuffer/TypedArray/Blob -> binary).

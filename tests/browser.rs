@@ -378,7 +378,7 @@ async fn event_names_and_params_are_encoded_like_encode_uri_component() {
         ]),
     )
     .unwrap();
-    let url = sub.url();
+    let url = sub.url().as_string().unwrap_or_default();
     assert_eq!(
         url,
         format!(

@@ -209,7 +209,7 @@ pub async fn wait_state(sub: &event_socket::Subscription, want: &str, ms: u32) {
     while sub.state() != want {
         if waited >= ms {
             panic!(
-                "timed out after {ms} ms waiting for state {want}: state {}, retries {}, {}",
+                "timed out after {ms} ms waiting for state {want}: state {:?}, retries {}, {:?}",
                 sub.state(),
                 sub.retries(),
                 sub.url()

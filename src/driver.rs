@@ -15,13 +15,12 @@ use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::Cell;
 
-use crate::cell::Shared;
-
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+use crate::cell::Shared;
 use crate::errors;
 use crate::global::Global;
 use crate::guarded;

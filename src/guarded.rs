@@ -1,12 +1,11 @@
-//! Calls into user code and `JSON.parse`, guarded by a `try` in a tiny JS snippet.
+//! Calls into user code and `JSON.parse`, guarded by a `try` in `src/host.js`.
 //!
 //! wasm-bindgen's `catch` imports go through its generic `handleError(f, arguments)` (a closure, an
 //! `arguments` object and `apply` per call), which at 100-byte messages cost as much as the rest of
 //! the delivery. These functions do the same guarding in plain JS and report failure as a number:
 //! a message's parse and callback are one crossing with nothing to allocate, and hooks use the same
-//! guard. The decisions (what
-//! a failure means, who hears about it) stay in Rust; the exception itself is fetched only on the
-//! rare failure path.
+//! guard. The decisions (what a failure means, who hears about it) stay in Rust; the exception
+//! itself is fetched only on the rare failure path.
 
 #[allow(unused_imports)]
 use crate::prelude::*;

@@ -11,12 +11,12 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::cell::Shared;
 use alloc::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use crate::cell::Shared;
 use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::global::Global;

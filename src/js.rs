@@ -4,13 +4,13 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::cell::Shared;
 use alloc::rc::Rc;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::cell::Shared;
 use crate::driver::Connection;
 use crate::errors::type_error;
 use crate::host::{self, kind, Kind};

@@ -90,10 +90,8 @@ fn broadcast(input: Input<JsValue>) {
 /// Layers `over` onto the defaults for later `socket()` calls; the numbers are checked now.
 pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
     let merged = hub(|h| h.defaults.merged_with(&over));
-    let mut probe = merged.clone();
-    probe.url.get_or_insert_with(|| "ws://probe".into());
-    probe
-        .resolve()
+    merged
+        .check()
         .map_err(|e| errors::type_error(&e.message()))?;
     if let Some(u) = &merged.url {
         url::resolve(u, host::href().as_deref())

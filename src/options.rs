@@ -303,6 +303,15 @@ impl<F: Clone> PartialOptions<F> {
                     "is required: pass it to configure() or to socket() (ws://, wss:// or a path)",
                 )),
             };
+        self.resolve_with(url)
+    }
+
+    /// Checks every value but the URL, which `configure()` may leave to each `socket()`.
+    pub fn check(&self) -> Result<(), OptionsError> {
+        self.resolve_with(String::new()).map(drop)
+    }
+
+    fn resolve_with(&self, url: String) -> Result<Options<F>, OptionsError> {
         let initial = ms("reconnectInterval", self.reconnect_interval, 1000.0)?;
         let max = ms("maxReconnectInterval", self.max_reconnect_interval, 30000.0)?;
         let factor = self.backoff_factor.unwrap_or(2.0);

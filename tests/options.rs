@@ -132,3 +132,19 @@ fn infinity_means_unbounded() {
     assert_eq!(o.config.max_retries, None);
     assert_eq!(o.config.connect_timeout, None);
 }
+
+#[test]
+fn configure_checks_everything_but_the_url() {
+    // configure() may leave the URL to each socket(), but a bad number fails at once.
+    let no_url: PartialOptions<()> = PartialOptions {
+        reconnect_interval: Some(10.0),
+        ..Default::default()
+    };
+    assert_eq!(no_url.check(), Ok(()));
+    assert_eq!(no_url.resolve().unwrap_err().field, "url");
+    let bad = PartialOptions::<()> {
+        jitter: Some(2.0),
+        ..Default::default()
+    };
+    assert_eq!(bad.check().unwrap_err().field, "jitter");
+}

@@ -413,33 +413,19 @@ impl Connection {
             BinaryType::ArrayBuffer => web_sys::BinaryType::Arraybuffer,
             BinaryType::Blob => web_sys::BinaryType::Blob,
         });
-        let me = self.me.clone();
-        let on_open = Handler::new(move |e: JsValue| {
-            if let Some(conn) = me.upgrade() {
-                *conn.last_event.borrow_mut() = e;
-                conn.feed(Input::Opened {
-                    socket,
-                    now: js_sys::Date::now(),
-                });
-            }
+        let on_open = self.handler(socket, |conn, socket, e| {
+            *conn.last_event.borrow_mut() = e;
+            conn.feed(Input::Opened {
+                socket,
+                now: js_sys::Date::now(),
+            });
         });
-        let me = self.me.clone();
-        let on_message = Handler::new(move |e: JsValue| {
-            if let Some(conn) = me.upgrade() {
-                conn.deliver(e.unchecked_ref());
-            }
+        let on_message = self.handler(socket, |conn, _, e| conn.deliver(e.unchecked_ref()));
+        let on_error = self.handler(socket, |conn, _, _| {
+            conn.debug("socket error (the close event follows)")
         });
-        let me = self.me.clone();
-        let on_error = Handler::new(move |_: JsValue| {
-            if let Some(conn) = me.upgrade() {
-                conn.debug("socket error (the close event follows)");
-            }
-        });
-        let me = self.me.clone();
-        let on_close = Handler::new(move |e: JsValue| {
-            if let Some(conn) = me.upgrade() {
-                conn.closed(socket, e.unchecked_into());
-            }
+        let on_close = self.handler(socket, |conn, socket, e| {
+            conn.closed(socket, e.unchecked_into())
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -455,6 +441,18 @@ impl Connection {
             _on_close: on_close,
         });
         drop(old);
+    }
+
+    /// A socket handler that reaches this connection while it lives. The four handlers share one
+    /// closure type (what differs is the plain function `f`), so the wasm has one set of call and
+    /// drop shims for them instead of four.
+    fn handler(&self, socket: u64, f: fn(&Connection, u64, JsValue)) -> Handler {
+        let me = self.me.clone();
+        Handler::new(move |e: JsValue| {
+            if let Some(conn) = me.upgrade() {
+                f(&conn, socket, e);
+            }
+        })
     }
 
     fn closed(&self, socket: u64, e: CloseEvent) {

@@ -13,6 +13,8 @@
 //! on error and on panic). On Ctrl-C the terminal sends SIGINT to the whole foreground process group,
 //! so the servers and tools started here stop together with us.
 
+mod minify;
+
 use std::env;
 use std::ffi::OsString;
 use std::fs;
@@ -695,11 +697,16 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
     run(Command::new(&wasm_opt)
         .arg("-Oz")
         .args(WASM_OPT_FEATURES)
-        .args(["--strip-debug", "--strip-producers"])
+        .args([
+            "--strip-debug",
+            "--strip-producers",
+            "--strip-target-features",
+        ])
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm))?;
     println!("wasm-opt -Oz: {before} B -> {} B", file_len(&wasm)?);
+    shorten_import_names(&out)?;
 
     let cargo_toml = fs::read_to_string(ctx.root.join("Cargo.toml"))
         .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
@@ -751,6 +758,27 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
     }
     println!("size: total raw {raw_total} B, gzip {gzip_total} B");
     Ok(Sizes { gzip_total })
+}
+
+/// See `minify.rs`: the glue's import names, hashed by wasm-bindgen, shortened in both files.
+fn shorten_import_names(out: &Path) -> Result<()> {
+    let (wasm_path, js_path) = (
+        out.join("event_socket_bg.wasm"),
+        out.join("event_socket.js"),
+    );
+    let wasm =
+        fs::read(&wasm_path).map_err(|e| format!("cannot read {}: {e}", wasm_path.display()))?;
+    let js = fs::read_to_string(&js_path)
+        .map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
+    let (wasm, renamed) = minify::imports(&wasm, minify::GLUE_MODULE)
+        .map_err(|e| format!("shortening import names in {}: {e}", wasm_path.display()))?;
+    let js = minify::glue(&js, &renamed)
+        .map_err(|e| format!("shortening import names in {}: {e}", js_path.display()))?;
+    fs::write(&wasm_path, wasm)
+        .map_err(|e| format!("cannot write {}: {e}", wasm_path.display()))?;
+    fs::write(&js_path, js).map_err(|e| format!("cannot write {}: {e}", js_path.display()))?;
+    println!("import names: {} shortened", renamed.len());
+    Ok(())
 }
 
 fn file_len(path: &Path) -> Result<u64> {

@@ -230,9 +230,18 @@ pub fn num(v: f64) -> String {
     }
     crate::text::push_int(&mut out, whole);
     if millis != 0 {
-        let frac = crate::text::int(millis + 1000);
+        // Three decimals without the trailing zeros: 0.050 prints "0.05".
+        let mut digits = 3;
+        while millis % 10 == 0 {
+            millis /= 10;
+            digits -= 1;
+        }
+        let frac = crate::text::int(millis);
         out.push('.');
-        out.push_str(frac.get(1..).unwrap_or_default().trim_end_matches('0'));
+        for _ in frac.len()..digits {
+            out.push('0');
+        }
+        out.push_str(&frac);
     }
     out
 }
@@ -297,7 +306,7 @@ impl<F: Clone> PartialOptions<F> {
     pub fn resolve(&self) -> Result<Options<F>, OptionsError> {
         let url =
             match &self.url {
-                Some(u) if !u.trim().is_empty() => u.clone(),
+                Some(u) if !crate::url::trim(u).is_empty() => u.clone(),
                 _ => return Err(OptionsError::new(
                     "url",
                     "is required: pass it to configure() or to socket() (ws://, wss:// or a path)",

@@ -81,7 +81,7 @@ pub fn encode_uri_component(s: &str) -> String {
 /// `page` is the page's `location.href` (http/https); a path is resolved against it the way a browser
 /// would, with http mapped to ws and https to wss, so a page served through a dev proxy works unchanged.
 pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
-    let url = url.trim();
+    let url = trim(url);
     if url.is_empty() {
         return Err(UrlError::Empty);
     }
@@ -91,10 +91,12 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         None => url,
     };
     if let Some((scheme, rest)) = split_scheme(url) {
-        let scheme = scheme.to_ascii_lowercase();
-        let ws_scheme = match scheme.as_str() {
-            "ws" | "wss" => scheme,
-            _ => return Err(UrlError::Scheme(url.to_string())),
+        let ws_scheme = if scheme.eq_ignore_ascii_case("ws") {
+            "ws"
+        } else if scheme.eq_ignore_ascii_case("wss") {
+            "wss"
+        } else {
+            return Err(UrlError::Scheme(url.to_string()));
         };
         let rest = rest
             .strip_prefix("//")
@@ -107,10 +109,13 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     let page = page.ok_or_else(|| UrlError::NoBase(url.to_string()))?;
     let (page_scheme, page_rest) =
         split_scheme(page).ok_or_else(|| UrlError::NoBase(url.to_string()))?;
-    let ws_scheme = match page_scheme.to_ascii_lowercase().as_str() {
-        "https" | "wss" => "wss",
-        "http" | "ws" => "ws",
-        _ => return Err(UrlError::NoBase(url.to_string())),
+    let is = |name: &str| page_scheme.eq_ignore_ascii_case(name);
+    let ws_scheme = if is("https") || is("wss") {
+        "wss"
+    } else if is("http") || is("ws") {
+        "ws"
+    } else {
+        return Err(UrlError::NoBase(url.to_string()));
     };
     let page_rest = page_rest
         .strip_prefix("//")
@@ -145,13 +150,24 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     Ok(cat!(ws_scheme, "://", authority, path))
 }
 
+/// Without leading and trailing C0 controls and spaces, as the browser's URL parser strips them
+/// (`str::trim` would also strip Unicode spaces the browser keeps, and brings a Unicode table and
+/// UTF-8 decoding into the wasm).
+pub fn trim(s: &str) -> &str {
+    let keep = |b: &u8| *b > b' ';
+    let start = s.bytes().position(|b| keep(&b)).unwrap_or(s.len());
+    let end = s.bytes().rposition(|b| keep(&b)).map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII bytes, so they are character boundaries.
+    s.get(start..end).unwrap_or_default()
+}
+
 /// `scheme:rest` when `url` starts with a syntactically valid scheme.
 fn split_scheme(url: &str) -> Option<(&str, &str)> {
     let colon = url.bytes().position(|b| b == b':')?;
     let (scheme, rest) = url.split_at_checked(colon)?;
-    let mut chars = scheme.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+    let mut bytes = scheme.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
+    if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
         Some((scheme, rest.get(1..).unwrap_or_default()))
     } else {
         None
@@ -263,6 +279,18 @@ mod tests {
         assert_eq!(
             resolve(" wss://h/p?a=1 ", None).as_deref(),
             Ok("wss://h/p?a=1")
+        );
+        // What the browser's URL parser strips: C0 controls and spaces, not Unicode spaces.
+        assert_eq!(
+            resolve("\t\n\u{0}WsS://h/p\r ", None).as_deref(),
+            Ok("wss://h/p")
+        );
+        assert_eq!(trim("\u{a0}ws://h\u{3000}"), "\u{a0}ws://h\u{3000}");
+        assert_eq!(trim(" \t "), "");
+        assert_eq!(resolve(" \n", None), Err(UrlError::Empty));
+        assert_eq!(
+            resolve("/p", Some("HTTPS://h:1/x")).as_deref(),
+            Ok("wss://h:1/p")
         );
     }
 

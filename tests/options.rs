@@ -116,6 +116,10 @@ fn numbers_print_without_float_formatting() {
     assert_eq!(num(-1.0), "-1");
     assert_eq!(num(0.5), "0.5");
     assert_eq!(num(1.25), "1.25");
+    assert_eq!(num(0.05), "0.05");
+    assert_eq!(num(2.007), "2.007");
+    assert_eq!(num(0.1), "0.1");
+    assert_eq!(num(7.0004), "7");
     assert_eq!(num(f64::NAN), "NaN");
     assert_eq!(num(f64::INFINITY), "Infinity");
 }

@@ -86,10 +86,17 @@ fn broadcast(input: Input<JsValue>) {
     }
 }
 
+/// A copy of the `configure()` defaults. Callers apply their options onto it in the order given,
+/// so that what a later call sets, `null` included, replaces what an earlier one set: a merge of
+/// two `PartialOptions` could not tell "turn this hook off" from "not given".
+pub fn defaults() -> PartialOptions<Function> {
+    hub(|h| h.defaults.clone())
+}
+
 #[cfg(feature = "js")]
-/// Layers `over` onto the defaults for later `socket()` calls; the numbers are checked now.
-pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
-    let merged = hub(|h| h.defaults.merged_with(&over));
+/// Makes `merged` (the defaults with a `configure()` call's options applied, see [`defaults`])
+/// the defaults for later `socket()` calls; the numbers are checked now.
+pub fn configure(merged: PartialOptions<Function>) -> Result<(), JsValue> {
     merged
         .check()
         .map_err(|e| errors::type_error(&e.message()))?;
@@ -101,13 +108,13 @@ pub fn configure(over: PartialOptions<Function>) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Creates a subscription: joins a shared connection or starts a new one.
+/// Creates a subscription with `merged` (the defaults with its options applied, see [`defaults`]):
+/// joins a shared connection or starts a new one.
 pub fn subscribe(
     event: String,
     callback: Function,
-    over: PartialOptions<Function>,
+    merged: PartialOptions<Function>,
 ) -> Result<(Rc<Connection>, Rc<Subscriber>), JsValue> {
-    let merged = hub(|h| h.defaults.merged_with(&over));
     let opts = merged
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;

@@ -106,7 +106,7 @@ export function socket<E extends string>(
 /// Sets defaults for later `socket()` calls (merged over earlier `configure()` calls).
 #[wasm_bindgen(skip_typescript)]
 pub fn configure(options: &JsValue) -> Result<(), JsValue> {
-    hub::configure(read_options(options)?)
+    hub::configure(read_options(options, hub::defaults())?)
 }
 
 /// Subscribes `callback(data, event)` to `eventName`; see the README for the options.
@@ -131,8 +131,8 @@ pub fn socket(
         ));
     }
     let callback: Function = callback.clone().unchecked_into();
-    let over = read_options(options)?;
-    let (conn, sub) = hub::subscribe(event, callback, over)?;
+    let merged = read_options(options, hub::defaults())?;
+    let (conn, sub) = hub::subscribe(event, callback, merged)?;
     Ok(Subscription {
         conn: Shared::new(conn),
         sub,
@@ -319,19 +319,22 @@ fn known_options() -> String {
     out
 }
 
-/// Reads the JS options object into plain options, checking every type.
+/// Reads the JS options object onto `o` (the defaults), checking every type: what is given
+/// replaces the default, `null` included (a hook or the heartbeat turned off).
 ///
 /// Only the object's own enumerable properties count (what `{ ...options }` would copy), each read
 /// once: the loop goes over the keys that are there, not over the 22 names, and fills one struct,
 /// so the code for a field is one line and one `?` (a struct literal of 22 fallible reads
 /// compiled to 5 KB of wasm, most of it dropping the fields read before a failing one).
-fn read_options(v: &JsValue) -> Result<PartialOptions<Function>, JsValue> {
+fn read_options(
+    v: &JsValue,
+    mut o: PartialOptions<Function>,
+) -> Result<PartialOptions<Function>, JsValue> {
     match kind(v) {
-        Kind::Undefined | Kind::Null => return Ok(PartialOptions::default()),
+        Kind::Undefined | Kind::Null => return Ok(o),
         Kind::Object => {}
         _ => return Err(type_error("options must be an object")),
     }
-    let mut o = PartialOptions::default();
     for key in own_keys(v) {
         let Some(&(name, opt)) = KNOWN.iter().find(|(k, _)| *k == key) else {
             return Err(type_error(&cat!(

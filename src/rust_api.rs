@@ -848,8 +848,8 @@ impl SocketBuilder {
 
         // Checked here (not only by the hub) so that the error names the builder method.
         opts.resolve().map_err(SocketError::from_options)?;
-        let (conn, sub) =
-            hub::subscribe(self.event, callback, opts).map_err(|e| SocketError::from_js(&e))?;
+        let (conn, sub) = hub::subscribe(self.event, callback, hub::defaults().merged_with(&opts))
+            .map_err(|e| SocketError::from_js(&e))?;
         Ok(Socket {
             conn: RefCell::new(conn),
             sub,

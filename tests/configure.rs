@@ -28,3 +28,55 @@ async fn configure_sets_defaults_for_later_sockets() {
     configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
     sub.close(None, None).unwrap();
 }
+
+/// `null` for a hook in `socket()` turns off the hook `configure()` set (README: "`null` turns a
+/// hook or the heartbeat off"), and a later `configure()` with `null` removes the default.
+#[wasm_bindgen_test]
+async fn null_turns_a_configured_hook_off() {
+    let tok = token("configured-null").await;
+    let states = Recorder::new();
+    configure(&opts(&[
+        ("url", events_url().into()),
+        ("token", tok.into()),
+        ("onStateChange", f(&states)),
+    ]))
+    .unwrap();
+    let msgs = Recorder::new();
+    let with_hook = socket(&"contacts.update".into(), &f(&msgs), &JsValue::UNDEFINED).unwrap();
+    wait_state(&with_hook, "open", 5000).await;
+    wait_for("the configured hook heard open", 5000, || {
+        states.strings().iter().any(|s| s == "open")
+    })
+    .await;
+    let heard = states.len();
+
+    let without = socket(
+        &"chats.update".into(),
+        &f(&msgs),
+        &opts(&[("onStateChange", JsValue::NULL)]),
+    )
+    .unwrap();
+    wait_state(&without, "open", 5000).await;
+    without.close(None, None).unwrap();
+    sleep(100).await;
+    assert_eq!(
+        states.len(),
+        heard,
+        "onStateChange: null still called the configured hook: {:?}",
+        states.strings()
+    );
+
+    configure(&opts(&[("onStateChange", JsValue::NULL)])).unwrap();
+    let later = socket(&"chats.upsert".into(), &f(&msgs), &JsValue::UNDEFINED).unwrap();
+    wait_state(&later, "open", 5000).await;
+    later.close(None, None).unwrap();
+    sleep(100).await;
+    assert_eq!(
+        states.len(),
+        heard,
+        "configure({{ onStateChange: null }}) kept the hook"
+    );
+
+    with_hook.close(None, None).unwrap();
+    configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
+}

@@ -283,7 +283,7 @@ pub enum Sent {
     Closed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 enum Phase {
     Idle,
     /// Waiting for the token, then for the socket to open.
@@ -590,7 +590,7 @@ impl<M> Machine<M> {
             // event is on the way), so hold the message for the next socket. Retransmitting now
             // would spin until the close event arrives, which it cannot while we spin.
             Input::Requeue(msg) => {
-                if self.phase != Phase::Closed {
+                if !matches!(self.phase, Phase::Closed) {
                     let at = self.requeue_at.min(self.queue.len());
                     // `insert(at, msg)` without its index assertion, whose message would bring
                     // core::fmt into the wasm; requeues are rare, so rebuilding costs nothing.
@@ -606,7 +606,7 @@ impl<M> Machine<M> {
                 }
             }
             Input::Close { code, reason } => {
-                if self.phase != Phase::Closed {
+                if !matches!(self.phase, Phase::Closed) {
                     if let Some(socket) = self.live_socket() {
                         out.push(Action::CloseSocket {
                             socket,
@@ -632,7 +632,7 @@ impl<M> Machine<M> {
             }
             Input::Offline => {
                 self.online = false;
-                if self.phase == Phase::Waiting {
+                if matches!(self.phase, Phase::Waiting) {
                     self.cancel(TimerKind::Retry, &mut out);
                     self.phase = Phase::Offline;
                     self.publish(&mut out);
@@ -646,7 +646,7 @@ impl<M> Machine<M> {
                 }
             }
             Input::Visible => {
-                if self.phase == Phase::Waiting && self.online {
+                if matches!(self.phase, Phase::Waiting) && self.online {
                     self.cancel(TimerKind::Retry, &mut out);
                     self.attempt(&mut out);
                 }

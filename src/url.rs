@@ -154,24 +154,36 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
 /// (`str::trim` would also strip Unicode spaces the browser keeps, and brings a Unicode table and
 /// UTF-8 decoding into the wasm).
 pub fn trim(s: &str) -> &str {
-    let keep = |b: &u8| *b > b' ';
-    let start = s.bytes().position(|b| keep(&b)).unwrap_or(s.len());
-    let end = s.bytes().rposition(|b| keep(&b)).map_or(start, |i| i + 1);
+    let b = s.as_bytes();
+    let (mut start, mut end) = (0, b.len());
+    while start < end && b.get(start).is_some_and(|c| *c <= b' ') {
+        start += 1;
+    }
+    while end > start && b.get(end - 1).is_some_and(|c| *c <= b' ') {
+        end -= 1;
+    }
     // Both ends sit next to ASCII bytes, so they are character boundaries.
     s.get(start..end).unwrap_or_default()
 }
 
 /// `scheme:rest` when `url` starts with a syntactically valid scheme.
 fn split_scheme(url: &str) -> Option<(&str, &str)> {
-    let colon = url.bytes().position(|b| b == b':')?;
-    let (scheme, rest) = url.split_at_checked(colon)?;
-    let mut bytes = scheme.bytes();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
-    if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
-        Some((scheme, rest.get(1..).unwrap_or_default()))
-    } else {
-        None
+    // One pass, index by index (`get`, no panic path): a letter, then letters, digits, `+-.`.
+    let b = url.as_bytes();
+    let mut i = 0;
+    loop {
+        let c = *b.get(i)?;
+        if c == b':' && i > 0 {
+            break;
+        }
+        let ok = c.is_ascii_alphabetic()
+            || (i > 0 && (c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.')));
+        if !ok {
+            return None;
+        }
+        i += 1;
     }
+    Some((url.get(..i)?, url.get(i + 1..)?))
 }
 
 /// Appends `params`, then `event` and `token`, to an absolute URL, keeping the query it already has.
@@ -304,6 +316,17 @@ mod tests {
         assert!(matches!(resolve("ws:///p", None), Err(UrlError::NoHost(_))));
         assert!(matches!(resolve("ws:h", None), Err(UrlError::NoHost(_))));
         assert!(matches!(resolve("/p", None), Err(UrlError::NoBase(_))));
+        // A scheme is a letter, then letters, digits, `+-.`; anything else makes a relative path.
+        assert!(matches!(resolve("a+b.c-9:x", None), Err(UrlError::Scheme(_))));
+        assert!(matches!(resolve(":x", None), Err(UrlError::NoBase(_))));
+        assert_eq!(
+            resolve("1ws://h", Some("http://p/d/")).as_deref(),
+            Ok("ws://p/d/1ws://h")
+        );
+        assert_eq!(
+            resolve("w_s://h", Some("http://p/")).as_deref(),
+            Ok("ws://p/w_s://h")
+        );
         assert!(matches!(
             resolve("/p", Some("file:///x")),
             Err(UrlError::NoBase(_))

@@ -42,8 +42,8 @@ extern "C" {
     pub fn stats(closures: u32, connections: u32, memory: &JsValue) -> JsValue;
     /// A clean `CloseEvent`, or `undefined` where there is no `CloseEvent`.
     pub fn close_event(code: u16, reason: &str) -> JsValue;
-    /// `location.href`, if the page has a location.
-    pub fn href() -> Option<String>;
+    #[wasm_bindgen(js_name = href)]
+    fn href_value() -> JsValue;
     /// Whether `document.visibilityState` is `"visible"`.
     pub fn visible() -> bool;
     /// `addEventListener(name, f)` on the global object, if it has one.
@@ -77,6 +77,12 @@ pub enum Kind {
     Other,
     /// Any other object.
     Object,
+}
+
+/// `location.href`, if the page has a location. Taken as a `JsValue`: a `String` return would
+/// bring wasm-bindgen's owned-slice conversion into the wasm for this one call.
+pub fn href() -> Option<String> {
+    href_value().as_string()
 }
 
 /// What `v` is, in one call.

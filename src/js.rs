@@ -196,15 +196,34 @@ impl Subscription {
     }
 
     /// Closes for good: never reconnects. Safe to call twice.
-    pub fn close(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
-        let code = code.unwrap_or(1000);
-        if code != 1000 && !(3000..=4999).contains(&code) {
-            return Err(type_error(&cat!(
-                "close code must be 1000 or in 3000..=4999, got ",
-                code
-            )));
-        }
-        let reason = reason.unwrap_or_default();
+    // Both arguments are taken as they come and checked here: wasm-bindgen's `Option<u16>` would
+    // wrap 70000 round to 4464 (a valid code) and turn "4000" or NaN into 0 without a word.
+    pub fn close(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] code: &JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] reason: &JsValue,
+    ) -> Result<(), JsValue> {
+        let code = match kind(code) {
+            Kind::Undefined | Kind::Null => 1000,
+            Kind::Number => {
+                let c = code.as_f64().unwrap_or(f64::NAN);
+                let valid =
+                    (c == 1000.0 || (3000.0..=4999.0).contains(&c)) && c == (c as u16) as f64;
+                if !valid {
+                    return Err(type_error(&cat!(
+                        "close code must be 1000 or a whole number in 3000..=4999, got ",
+                        c
+                    )));
+                }
+                c as u16
+            }
+            _ => return Err(type_error("close code must be a number")),
+        };
+        let reason = match kind(reason) {
+            Kind::Undefined | Kind::Null => String::new(),
+            Kind::String => reason.as_string().unwrap_or_default(),
+            _ => return Err(type_error("close reason must be a string")),
+        };
         if reason.len() > 123 {
             return Err(type_error(
                 "close reason must be at most 123 bytes of UTF-8",

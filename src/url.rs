@@ -317,7 +317,10 @@ mod tests {
         assert!(matches!(resolve("ws:h", None), Err(UrlError::NoHost(_))));
         assert!(matches!(resolve("/p", None), Err(UrlError::NoBase(_))));
         // A scheme is a letter, then letters, digits, `+-.`; anything else makes a relative path.
-        assert!(matches!(resolve("a+b.c-9:x", None), Err(UrlError::Scheme(_))));
+        assert!(matches!(
+            resolve("a+b.c-9:x", None),
+            Err(UrlError::Scheme(_))
+        ));
         assert!(matches!(resolve(":x", None), Err(UrlError::NoBase(_))));
         assert_eq!(
             resolve("1ws://h", Some("http://p/d/")).as_deref(),

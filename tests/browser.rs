@@ -62,8 +62,8 @@ async fn events_reach_the_right_callback_as_parsed_json() {
     );
     sleep(100).await;
     assert_eq!(conn.len(), 0, "the other event's callback got nothing");
-    a.close(None, None).unwrap();
-    b.close(None, None).unwrap();
+    a.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    b.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -93,7 +93,7 @@ async fn three_subscriptions_at_once_each_get_their_own_events() {
     })
     .await;
     for s in &subs {
-        s.close(None, None).unwrap();
+        s.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     }
 }
 
@@ -144,7 +144,7 @@ async fn reconnects_after_drops_and_a_restart_with_the_same_event_token_and_call
         1.0,
         "one socket for one subscription"
     );
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -159,8 +159,8 @@ async fn close_while_open_never_reconnects() {
     .unwrap();
     wait_for("open", 5000, || sub.state() == "open").await;
     let before = connects("close-open", "messages.upsert").await;
-    sub.close(None, None).unwrap();
-    sub.close(None, None).unwrap(); // twice is fine
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap(); // twice is fine
     assert_eq!(sub.state(), "closed");
     sleep(400).await; // > 3 retry intervals
     assert_eq!(connects("close-open", "messages.upsert").await, before);
@@ -180,7 +180,7 @@ async fn close_while_connecting_never_reconnects() {
     .unwrap();
     assert_eq!(sub.state(), "connecting");
     sleep(50).await;
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     assert_eq!(sub.state(), "closed");
     sleep(800).await;
     assert_eq!(connects("close-conn", "messages.upsert").await, 0.0);
@@ -206,7 +206,7 @@ async fn close_while_waiting_to_retry_never_reconnects() {
     wait_for("open", 5000, || sub.state() == "open").await;
     control("/control/drop?mode=abrupt").await;
     wait_for("reconnecting", 3000, || sub.state() == "reconnecting").await;
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     let before = connects("close-wait", "messages.upsert").await;
     sleep(600).await;
     assert_eq!(connects("close-wait", "messages.upsert").await, before);
@@ -233,7 +233,7 @@ async fn a_rejected_token_is_reported_and_retried_with_backoff_not_in_a_tight_lo
     .unwrap();
     sleep(1700).await;
     let attempts = get(&stats().await, "attempts").as_f64().unwrap_or(0.0);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     // 100, 200, 400, 800 ms: the first attempt and at most 4 retries fit in 1.7 s.
     assert!((2.0..=5.0).contains(&attempts), "attempts: {attempts}");
     assert!(
@@ -285,7 +285,7 @@ async fn text_that_is_not_json_goes_to_on_error_and_the_socket_stays_open() {
     deliver("nonjson", "messages.upsert", r#"{"ok":true}"#).await;
     wait_for("next message", 3000, || msgs.len() == 1).await;
     assert_eq!(sub.state(), "open");
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -303,7 +303,7 @@ async fn parse_text_hands_over_the_raw_string() {
     deliver("astext", "messages.upsert", r#"{"a":1}"#).await;
     wait_for("message", 3000, || msgs.len() == 1).await;
     assert_eq!(msgs.arg(0).as_string().as_deref(), Some(r#"{"a":1}"#));
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -323,7 +323,7 @@ async fn binary_frames_reach_the_callback_unparsed() {
         js_sys::Uint8Array::new(&buf).to_vec(),
         b"\x01\x02xyz".to_vec()
     );
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -357,8 +357,8 @@ async fn a_throwing_callback_is_reported_and_breaks_nothing_else() {
         Some("boom")
     );
     assert_eq!(s1.state(), "open");
-    s1.close(None, None).unwrap();
-    s2.close(None, None).unwrap();
+    s1.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -387,7 +387,7 @@ async fn event_names_and_params_are_encoded_like_encode_uri_component() {
         )
     );
     assert_eq!(sub.event_name(), odd);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -439,13 +439,13 @@ async fn same_event_and_token_share_one_socket() {
         Some(1.0),
         "each gets its own copy"
     );
-    s1.close(None, None).unwrap();
+    s1.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     assert_eq!(s1.state(), "closed");
     assert_eq!(s2.state(), "open");
     deliver("shared", "messages.upsert", "{}").await;
     wait_for("the other keeps receiving", 3000, || b.len() == 2).await;
     assert_eq!(a.len(), 1);
-    s2.close(None, None).unwrap();
+    s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     sleep(200).await;
     assert_eq!(open_count("shared", "messages.upsert").await, 0.0);
 }
@@ -464,7 +464,7 @@ async fn send_queues_while_connecting_and_echo_returns_in_order() {
     assert!(sub.send(&js("({ two: 2 })")).unwrap());
     wait_for("echoes", 5000, || got.len() == 2).await;
     assert_eq!(got.strings(), vec!["one", r#"{"two":2}"#]);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     assert!(
         !sub.send(&"late".into()).unwrap(),
         "send after close returns false"
@@ -496,7 +496,7 @@ async fn send_takes_array_buffers_views_and_blobs_as_binary_frames() {
         })
         .collect();
     assert_eq!(bytes, vec![vec![1, 2, 3], vec![4, 5], vec![6, 7]]);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 fn type_error_message(r: Result<impl Sized, JsValue>) -> String {
@@ -597,6 +597,26 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
         type_error_message(sub.send(&js("(() => { const a = {}; a.a = a; return a })()")))
             .contains("JSON")
     );
-    assert!(type_error_message(sub.close(Some(1001), None)).contains("close code"));
-    sub.close(None, None).unwrap();
+    // Codes are checked as given: 70000 must not wrap round to 4464, nor "4000" become 0.
+    for code in [
+        JsValue::from(1001),
+        JsValue::from(70000),
+        JsValue::from(4000.5),
+        JsValue::from(f64::NAN),
+        JsValue::from("4000"),
+    ] {
+        let msg = type_error_message(sub.close(&code, &JsValue::UNDEFINED));
+        assert!(msg.contains("close code"), "{code:?}: {msg}");
+    }
+    let msg = type_error_message(sub.close(&4000.into(), &5.into()));
+    assert!(msg.contains("close reason must be a string"), "{msg}");
+    let long = JsValue::from("é".repeat(62));
+    let msg = type_error_message(sub.close(&JsValue::NULL, &long));
+    assert!(msg.contains("123 bytes"), "{msg}");
+    assert_ne!(
+        sub.state(),
+        "closed",
+        "a refused close() leaves the subscription alone"
+    );
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }

@@ -26,7 +26,7 @@ async fn configure_sets_defaults_for_later_sockets() {
     })
     .await;
     configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 /// `null` for a hook in `socket()` turns off the hook `configure()` set (README: "`null` turns a
@@ -57,7 +57,9 @@ async fn null_turns_a_configured_hook_off() {
     )
     .unwrap();
     wait_state(&without, "open", 5000).await;
-    without.close(None, None).unwrap();
+    without
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
     sleep(100).await;
     assert_eq!(
         states.len(),
@@ -69,7 +71,9 @@ async fn null_turns_a_configured_hook_off() {
     configure(&opts(&[("onStateChange", JsValue::NULL)])).unwrap();
     let later = socket(&"chats.upsert".into(), &f(&msgs), &JsValue::UNDEFINED).unwrap();
     wait_state(&later, "open", 5000).await;
-    later.close(None, None).unwrap();
+    later
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
     sleep(100).await;
     assert_eq!(
         states.len(),
@@ -77,6 +81,8 @@ async fn null_turns_a_configured_hook_off() {
         "configure({{ onStateChange: null }}) kept the hook"
     );
 
-    with_hook.close(None, None).unwrap();
+    with_hook
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
     configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
 }

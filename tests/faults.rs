@@ -140,7 +140,7 @@ async fn two_hundred_drop_cycles_lose_nothing_queued_and_never_duplicate_or_reor
     assert!(max_open <= 1.0, "two sockets for one subscription");
     assert_eq!(sub.state(), "open");
     assert!(total > 1000, "the writer kept writing: {total}");
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -178,7 +178,7 @@ async fn a_long_server_stop_causes_no_retry_storm_and_reconnects_within_the_back
         back_after < 400.0 + 500.0,
         "took {back_after} ms after the server came back"
     );
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -204,7 +204,7 @@ async fn a_stalled_handshake_hits_connect_timeout_and_then_connects() {
     })
     .await;
     wait_for("open after the stall", 5000, || sub.state() == "open").await;
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -238,7 +238,7 @@ async fn refusals_grow_the_backoff_to_its_cap() {
     assert_eq!(&delays[..4], &[50.0, 100.0, 200.0, 200.0]);
     assert!(delays.iter().all(|d| *d <= 200.0));
     assert_eq!(attempts[..4], [1.0, 2.0, 3.0, 4.0]);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -265,7 +265,7 @@ async fn a_thousand_reconnects_leave_no_closures_and_no_memory_behind() {
         wait_for("open", 5000, || sub.state() == "open").await;
     }
     let after = stats();
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     let closed = stats();
     console_log(&format!(
         "1000 reconnects: closures {} -> {}, wasm memory {} -> {} bytes; after close: closures {}, connections {}",

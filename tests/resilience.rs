@@ -55,7 +55,7 @@ async fn a_token_function_is_called_before_every_attempt_and_may_return_a_promis
         .url()
         .as_string()
         .is_some_and(|u| u.ends_with("token=[redacted]")));
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -84,7 +84,7 @@ async fn a_throwing_token_function_is_reported_and_backed_off() {
             .as_deref(),
         Some("no token yet")
     );
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -115,7 +115,7 @@ async fn a_token_promise_that_settles_after_close_opens_nothing_and_breaks_nothi
     sleep(50).await;
     for sub in &subs {
         assert_eq!(sub.state(), "connecting", "waiting for its token");
-        sub.close(None, None).unwrap();
+        sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     }
     // One promise resolves with a good token, the other rejects, both after the close.
     let settle = js_sys::Array::from(&get(&held, "settle"));
@@ -201,7 +201,7 @@ async fn a_full_queue_refuses_and_reports_and_keeps_what_it_holds() {
     assert_eq!(errors.kinds(), vec!["queue-full"]);
     wait_for("queued messages echoed", 8000, || got.len() == 2).await;
     assert_eq!(got.strings(), vec!["a", "b"]);
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -230,7 +230,7 @@ async fn max_retries_gives_up_with_retries_exhausted() {
     // reconnect() revives it (here: fails again, which is fine; it must try).
     sub.reconnect();
     assert_ne!(sub.state(), "closed");
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -275,8 +275,12 @@ async fn heartbeat_keeps_an_answering_link_and_replaces_a_silent_one() {
         "{:?}",
         errors.kinds()
     );
-    alive.close(None, None).unwrap();
-    silent.close(None, None).unwrap();
+    alive
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
+    silent
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -305,7 +309,7 @@ async fn offline_spends_no_retries_and_online_reconnects_at_once() {
     js("window.dispatchEvent(new Event('online'))");
     // The retry interval is a minute: only the online event can bring it back this fast.
     wait_for("open at once", 3000, || sub.state() == "open").await;
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -329,7 +333,7 @@ async fn debug_logs_the_lifecycle_without_the_token() {
     )
     .unwrap();
     wait_state(&sub, "open", 5000).await;
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     let _ = restore
         .unchecked_ref::<js_sys::Function>()
         .call0(&JsValue::NULL);
@@ -411,7 +415,7 @@ async fn a_connection_dropped_within_min_uptime_keeps_counting_retries() {
         vec![50.0, 100.0, 200.0],
         "the backoff keeps growing"
     );
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -438,5 +442,5 @@ async fn a_tab_becoming_visible_retries_at_once() {
         document.dispatchEvent(new Event('visibilitychange'))");
     wait_for("open at once", 3000, || sub.state() == "open").await;
     js("delete document.visibilityState");
-    sub.close(None, None).unwrap();
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }

@@ -376,22 +376,23 @@ fn read_options(
 }
 
 /// Stores one option, checked. A function of its own so that a failing check returns without
-/// dropping the half-filled options at each of 22 exits.
+/// dropping the half-filled options at each of 22 exits; numbers and hooks each go through one
+/// check and one store (a slot picked by the option), not one copy per option.
 #[inline(never)]
 fn set(o: &mut PartialOptions<Function>, opt: Opt, f: Field) -> Result<(), JsValue> {
+    if let Some(slot) = number_slot(o, opt) {
+        *slot = Some(f.number()?);
+        return Ok(());
+    }
+    if let Some(slot) = function_slot(o, opt) {
+        *slot = f.function()?;
+        return Ok(());
+    }
     match opt {
         Opt::Url => o.url = Some(f.string()?),
         Opt::Token => o.token = Some(f.token()?),
         Opt::Params => o.params = Some(f.params()?),
-        Opt::ReconnectInterval => o.reconnect_interval = Some(f.number()?),
-        Opt::MaxReconnectInterval => o.max_reconnect_interval = Some(f.number()?),
-        Opt::BackoffFactor => o.backoff_factor = Some(f.number()?),
-        Opt::Jitter => o.jitter = Some(f.number()?),
-        Opt::MaxRetries => o.max_retries = Some(f.number()?),
-        Opt::MinUptime => o.min_uptime = Some(f.number()?),
-        Opt::ConnectTimeout => o.connect_timeout = Some(f.number()?),
         Opt::Heartbeat => o.heartbeat = Some(f.heartbeat()?),
-        Opt::QueueLimit => o.queue_limit = Some(f.number()?),
         Opt::Parse => {
             o.parse = Some(match f.string()?.as_str() {
                 "json" => ParseMode::Json,
@@ -408,14 +409,51 @@ fn set(o: &mut PartialOptions<Function>, opt: Opt, f: Field) -> Result<(), JsVal
         }
         Opt::Share => o.share = Some(f.boolean()?),
         Opt::Debug => o.debug = Some(f.boolean()?),
-        Opt::ShouldReconnect => o.should_reconnect = f.function()?,
-        Opt::OnOpen => o.hooks.on_open = f.function()?,
-        Opt::OnClose => o.hooks.on_close = f.function()?,
-        Opt::OnError => o.hooks.on_error = f.function()?,
-        Opt::OnReconnect => o.hooks.on_reconnect = f.function()?,
-        Opt::OnStateChange => o.hooks.on_state_change = f.function()?,
+        // Stored above; listed so that a new option cannot be forgotten here.
+        Opt::ReconnectInterval
+        | Opt::MaxReconnectInterval
+        | Opt::BackoffFactor
+        | Opt::Jitter
+        | Opt::MaxRetries
+        | Opt::MinUptime
+        | Opt::ConnectTimeout
+        | Opt::QueueLimit
+        | Opt::ShouldReconnect
+        | Opt::OnOpen
+        | Opt::OnClose
+        | Opt::OnError
+        | Opt::OnReconnect
+        | Opt::OnStateChange => {}
     }
     Ok(())
+}
+
+/// Where a numeric option goes.
+fn number_slot(o: &mut PartialOptions<Function>, opt: Opt) -> Option<&mut Option<f64>> {
+    Some(match opt {
+        Opt::ReconnectInterval => &mut o.reconnect_interval,
+        Opt::MaxReconnectInterval => &mut o.max_reconnect_interval,
+        Opt::BackoffFactor => &mut o.backoff_factor,
+        Opt::Jitter => &mut o.jitter,
+        Opt::MaxRetries => &mut o.max_retries,
+        Opt::MinUptime => &mut o.min_uptime,
+        Opt::ConnectTimeout => &mut o.connect_timeout,
+        Opt::QueueLimit => &mut o.queue_limit,
+        _ => return None,
+    })
+}
+
+/// Where a function option (a hook or `shouldReconnect`) goes.
+fn function_slot(o: &mut PartialOptions<Function>, opt: Opt) -> Option<&mut Option<Function>> {
+    Some(match opt {
+        Opt::ShouldReconnect => &mut o.should_reconnect,
+        Opt::OnOpen => &mut o.hooks.on_open,
+        Opt::OnClose => &mut o.hooks.on_close,
+        Opt::OnError => &mut o.hooks.on_error,
+        Opt::OnReconnect => &mut o.hooks.on_reconnect,
+        Opt::OnStateChange => &mut o.hooks.on_state_change,
+        _ => return None,
+    })
 }
 
 /// `Object.keys(o)`.

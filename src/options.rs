@@ -246,6 +246,12 @@ pub fn num(v: f64) -> String {
     out
 }
 
+/// "`must …, got v`": one function for every numeric check, not one inlined message per check.
+#[inline(never)]
+fn got(field: &'static str, must: &str, v: f64) -> OptionsError {
+    OptionsError::new(field, cat!(must, v))
+}
+
 /// `v.fract() == 0.0` for a finite `v >= 0`, without std: from 2^53 on every `f64` is whole.
 fn is_whole(v: f64) -> bool {
     v >= 9_007_199_254_740_992.0 || v == (v as u64) as f64
@@ -257,10 +263,7 @@ const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 fn ms(field: &'static str, v: Option<f64>, default: f64) -> Result<f64, OptionsError> {
     let v = v.unwrap_or(default);
     if v.is_nan() || v < 0.0 {
-        return Err(OptionsError::new(
-            field,
-            cat!("must be a number of milliseconds >= 0, got ", v),
-        ));
+        return Err(got(field, "must be a number of milliseconds >= 0, got ", v));
     }
     Ok(v.min(MAX_TIMER_MS))
 }
@@ -325,26 +328,25 @@ impl<F: Clone> PartialOptions<F> {
         let max = ms("maxReconnectInterval", self.max_reconnect_interval, 30000.0)?;
         let factor = self.backoff_factor.unwrap_or(2.0);
         if !(factor >= 1.0 && factor.is_finite()) {
-            return Err(OptionsError::new(
+            return Err(got(
                 "backoffFactor",
-                cat!("must be a finite number >= 1, got ", factor),
+                "must be a finite number >= 1, got ",
+                factor,
             ));
         }
         let jitter = self.jitter.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&jitter) {
-            return Err(OptionsError::new(
-                "jitter",
-                cat!("must be between 0 and 1, got ", jitter),
-            ));
+            return Err(got("jitter", "must be between 0 and 1, got ", jitter));
         }
         let max_retries = match self.max_retries {
             None => None,
             Some(v) if v == f64::INFINITY => None,
             Some(v) if v >= 0.0 && is_whole(v) => Some(v.min(u32::MAX as f64) as u32),
             Some(v) => {
-                return Err(OptionsError::new(
+                return Err(got(
                     "maxRetries",
-                    cat!("must be a whole number >= 0 or Infinity, got ", v),
+                    "must be a whole number >= 0 or Infinity, got ",
+                    v,
                 ))
             }
         };
@@ -357,21 +359,17 @@ impl<F: Clone> PartialOptions<F> {
             None => (None, String::new()),
             Some(h) => {
                 if !(h.interval > 0.0 && h.interval.is_finite()) {
-                    return Err(OptionsError::new(
+                    return Err(got(
                         "heartbeat",
-                        cat!(
-                            "interval must be a number of milliseconds > 0, got ",
-                            h.interval
-                        ),
+                        "interval must be a number of milliseconds > 0, got ",
+                        h.interval,
                     ));
                 }
                 if !(h.timeout > 0.0 && h.timeout.is_finite()) {
-                    return Err(OptionsError::new(
+                    return Err(got(
                         "heartbeat",
-                        cat!(
-                            "timeout must be a number of milliseconds > 0, got ",
-                            h.timeout
-                        ),
+                        "timeout must be a number of milliseconds > 0, got ",
+                        h.timeout,
                     ));
                 }
                 (
@@ -387,12 +385,7 @@ impl<F: Clone> PartialOptions<F> {
             None => 1000,
             Some(v) if v == f64::INFINITY => usize::MAX,
             Some(v) if v >= 0.0 && is_whole(v) => v as usize,
-            Some(v) => {
-                return Err(OptionsError::new(
-                    "queueLimit",
-                    cat!("must be a whole number >= 0, got ", v),
-                ))
-            }
+            Some(v) => return Err(got("queueLimit", "must be a whole number >= 0, got ", v)),
         };
         Ok(Options {
             url,

@@ -61,11 +61,7 @@ struct Lifecycle {
 fn install_lifecycle() -> Lifecycle {
     let mut closures = Vec::new();
     let mut listen = |on: fn(&str, &JsValue), name: &str, input: fn() -> Option<Input<JsValue>>| {
-        let c = Handler::new(move |_: JsValue| {
-            if let Some(input) = input() {
-                broadcast(input);
-            }
-        });
+        let c = Handler::new(move |_: JsValue| broadcast(input));
         on(name, c.as_ref());
         closures.push(c);
     };
@@ -79,10 +75,14 @@ fn install_lifecycle() -> Lifecycle {
     }
 }
 
-fn broadcast(input: Input<JsValue>) {
+/// Feeds every connection what `input` says now (made per connection rather than cloned: the
+/// inputs carry no data, and `Input`'s clone would cost the wasm its code for nothing).
+fn broadcast(input: fn() -> Option<Input<JsValue>>) {
     let conns: Vec<Rc<Connection>> = hub(|h| h.conns.clone());
     for c in conns {
-        c.feed(input.clone());
+        if let Some(input) = input() {
+            c.feed(input);
+        }
     }
 }
 

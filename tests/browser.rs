@@ -388,6 +388,24 @@ async fn event_names_and_params_are_encoded_like_encode_uri_component() {
     );
     assert_eq!(sub.event_name(), odd);
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+
+    // Numbers and booleans in `params` are written as JavaScript's String() writes them.
+    let params =
+        "({ n: 0.1234, big: 1e21, huge: 12345678901234567, neg: -1.5, t: true, inf: -Infinity })";
+    let expected = js(&format!(
+        "Object.entries({params}).map(([k, v]) => k + '=' + encodeURIComponent(String(v))).join('&')"
+    ))
+    .as_string()
+    .unwrap();
+    let sub = socket(
+        &"e".into(),
+        &f(&Recorder::new()),
+        &opts(&[("url", echo_url().into()), ("params", js(params))]),
+    )
+    .unwrap();
+    let url = sub.url().as_string().unwrap_or_default();
+    assert_eq!(url, format!("{}?{expected}&event=e&token=", echo_url()));
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -394,18 +394,19 @@ impl Connection {
         let ws = match WebSocket::new(&full) {
             Ok(ws) => ws,
             Err(e) => {
-                // The browser refused the URL itself (a blocked port, say): report and back off.
+                // The constructor throws for a URL it cannot parse (SyntaxError) or may not open
+                // from this page (SecurityError: ws: from https:). The same URL would be refused
+                // again, so this is the end, not a retry loop that cannot succeed.
                 self.report(errors::make(
                     ErrorKind::Connect,
-                    &cat!("the browser refused to open ", self.display_url()),
+                    &cat!(
+                        "the browser refused to open ",
+                        self.display_url(),
+                        " (see cause); not retrying"
+                    ),
                     Some(&e),
                 ));
-                self.feed(Input::Closed {
-                    socket,
-                    code: 1006,
-                    retry: true,
-                    now: js_sys::Date::now(),
-                });
+                self.feed(Input::Refused { socket });
                 return;
             }
         };

@@ -164,6 +164,13 @@ pub enum Input<M> {
         /// Milliseconds on the clock `Opened::now` used.
         now: f64,
     },
+    /// The browser's `WebSocket` constructor threw for the socket `OpenSocket` asked for (a URL
+    /// it cannot parse, or may not open from this page): the same URL would be refused again, so
+    /// this closes for good. No `Close` note: no socket ever existed.
+    Refused {
+        /// The socket that could not be created; a stale one is ignored.
+        socket: u64,
+    },
     /// A timer armed by `SetTimer` fired.
     Timer {
         /// The kind given in `SetTimer`.
@@ -574,6 +581,11 @@ impl<M> Machine<M> {
                     } else {
                         self.close_for_good(true, None, &mut out);
                     }
+                }
+            }
+            Input::Refused { socket } => {
+                if self.live_socket() == Some(socket) {
+                    self.close_for_good(false, None, &mut out);
                 }
             }
             Input::Timer { kind, id, inbound } => {

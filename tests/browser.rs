@@ -638,3 +638,39 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
     );
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
+
+/// A URL the browser's `WebSocket` constructor refuses (here a port above 65535) will be refused
+/// every time: one `connect` error that carries the browser's exception, then closed for good,
+/// instead of a retry loop that can never succeed.
+#[wasm_bindgen_test]
+async fn a_url_the_browser_refuses_closes_for_good_with_its_reason() {
+    let _turn = serial().await;
+    let errors = Recorder::new();
+    let closes = Recorder::new();
+    let sub = socket(
+        &"e".into(),
+        &f(&Recorder::new()),
+        &opts(&[
+            ("url", "ws://127.0.0.1:99999/ws".into()),
+            ("reconnectInterval", 10.into()),
+            ("onError", f(&errors)),
+            ("onClose", f(&closes)),
+        ]),
+    )
+    .unwrap();
+    wait_state(&sub, "closed", 2000).await;
+    sleep(100).await;
+    assert_eq!(errors.kinds(), ["connect"], "one error, no retries");
+    let message = get(&errors.arg(0), "message")
+        .as_string()
+        .unwrap_or_default();
+    assert!(message.contains("refused to open"), "{message}");
+    let cause = get(&errors.arg(0), "cause");
+    assert_eq!(
+        get(&cause, "name"),
+        "SyntaxError",
+        "the browser's own exception"
+    );
+    assert_eq!(closes.len(), 0, "no socket ever existed, so no onClose");
+    assert_eq!(sub.retries(), 0);
+}

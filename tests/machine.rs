@@ -346,6 +346,31 @@ fn max_retries_gives_up_with_retries_exhausted() {
 }
 
 #[test]
+fn a_socket_the_browser_cannot_create_closes_for_good_without_a_close_note() {
+    let mut m = Machine::new(cfg(), 1);
+    let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
+    assert!(
+        run(&mut m, Input::Refused { socket: s + 100 }).is_empty(),
+        "stale"
+    );
+    let (sent, _) = m.send(5);
+    assert_eq!(sent, Sent::Queued);
+    let a = run(&mut m, Input::Refused { socket: s });
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(m.armed_timers(), 0, "no retry, no connect timeout");
+    let n = notes(&a);
+    assert!(!n.iter().any(|n| matches!(n, Note::Close { .. })), "{n:?}");
+    assert!(n.iter().any(|n| matches!(
+        n,
+        Note::Error {
+            kind: ErrorKind::Unsent,
+            ..
+        }
+    )));
+    assert_eq!(n.last(), Some(&Note::State(State::Closed)));
+}
+
+#[test]
 fn should_reconnect_false_closes_for_good() {
     let mut m = Machine::new(cfg(), 1);
     let s = opened_socket(&run(&mut m, Input::Start)).unwrap();
@@ -437,6 +462,7 @@ fn heartbeat_without_answer_reconnects() {
 enum Step {
     Open,
     Close(bool),
+    Refused,
     FireTimer(usize),
     StaleOpen,
     Send,
@@ -451,6 +477,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => Just(Step::Open),
         3 => any::<bool>().prop_map(Step::Close),
+        1 => Just(Step::Refused),
         4 => (0usize..4).prop_map(Step::FireTimer),
         1 => Just(Step::StaleOpen),
         4 => Just(Step::Send),
@@ -507,6 +534,10 @@ proptest! {
                 Step::Open => match m.live_socket() { Some(socket) => Input::Opened { socket, now }, None => continue },
                 Step::Close(retry) => match m.live_socket() {
                     Some(socket) => { live.retain(|x| *x != socket); Input::Closed { socket, code: 1006, retry, now } }
+                    None => continue,
+                },
+                Step::Refused => match m.live_socket() {
+                    Some(socket) => { live.retain(|x| *x != socket); Input::Refused { socket } }
                     None => continue,
                 },
                 Step::FireTimer(k) => {

@@ -4,7 +4,9 @@
 //! Two rules keep it safe in a browser where user code runs inside our callbacks:
 //! - Actions are drained from a FIFO queue, never performed while the machine is borrowed. A hook
 //!   that calls `send()` or `close()` re-enters through `feed`, its actions join the queue, and the
-//!   outer loop performs them in order: no `Shared` double borrow, no reordering.
+//!   outer loop performs them in order: no `Shared` double borrow, no reordering. Nothing performed
+//!   may throw: a JS exception would unwind through the loop and leave it marked as draining for
+//!   good, so user code and even the console are called through `src/host.js`'s guards.
 //! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
 //!   detaches them on drop, the timer slots hold [`Armed`] timeouts that cancel on drop. Replacing
 //!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
@@ -247,14 +249,15 @@ impl Connection {
 
     fn debug(&self, what: &str) {
         if self.opts.debug {
-            web_sys::console::log_1(&JsValue::from_str(&cat!(
+            let line = cat!(
                 "[event-socket] ",
                 self.event,
                 " ",
                 self.display_url(),
                 ": ",
                 what
-            )));
+            );
+            host::log(false, &line.into(), &JsValue::UNDEFINED);
         }
     }
 

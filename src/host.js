@@ -61,6 +61,16 @@ export function close_event(code, reason) {
   return typeof CloseEvent === "function" ? new CloseEvent("close", { code, reason, wasClean: true }) : undefined;
 }
 
+// console.error(a[, b]) or console.log(a), and never a throw: a page (or a test runner) may have
+// replaced the console with something that throws, and that must not unwind through the wasm
+// while a connection is performing its actions.
+export function log(error, a, b) {
+  try {
+    const c = globalThis.console;
+    if (!error) c.log(a); else if (b === undefined) c.error(a); else c.error(a, b);
+  } catch (_) {}
+}
+
 export function href() { return globalThis.location?.href; }
 export function visible() { return globalThis.document?.visibilityState === "visible"; }
 export function listen(n, f) { globalThis.addEventListener?.(n, f); }

@@ -42,6 +42,8 @@ extern "C" {
     pub fn stats(closures: u32, connections: u32, memory: &JsValue) -> JsValue;
     /// A clean `CloseEvent`, or `undefined` where there is no `CloseEvent`.
     pub fn close_event(code: u16, reason: &str) -> JsValue;
+    /// `console.error(a, b)` (`b` left out when undefined) or `console.log(a)`; never throws.
+    pub fn log(error: bool, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(js_name = href)]
     fn href_value() -> JsValue;
     /// Whether `document.visibilityState` is `"visible"`.

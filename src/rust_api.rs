@@ -826,7 +826,7 @@ impl SocketBuilder {
             let c = Closure::<dyn FnMut(JsValue)>::new(move |err: JsValue| {
                 if !live.get() {
                     // Torn down: your callbacks are gone, but nothing is dropped silently.
-                    web_sys::console::error_1(&err);
+                    crate::host::log(true, &err, &JsValue::UNDEFINED);
                     return;
                 }
                 let e = SocketError::from_js(&err);
@@ -838,7 +838,7 @@ impl SocketBuilder {
                 }
                 match &mut user {
                     Some(f) => f(e),
-                    None => web_sys::console::error_1(&err),
+                    None => crate::host::log(true, &err, &JsValue::UNDEFINED),
                 }
             });
             hooks.on_error = Some(c.as_ref().unchecked_ref::<Function>().clone());

@@ -86,10 +86,10 @@ impl Subscriber {
         match &self.hooks.on_error {
             Some(f) => {
                 if let Err(cause) = guarded::call2(f, err, &JsValue::UNDEFINED) {
-                    web_sys::console::error_2(&"event-socket: onError threw".into(), &cause);
+                    host::log(true, &"event-socket: onError threw".into(), &cause);
                 }
             }
-            None => web_sys::console::error_1(err),
+            None => host::log(true, err, &JsValue::UNDEFINED),
         }
     }
 

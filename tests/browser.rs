@@ -674,3 +674,60 @@ async fn a_url_the_browser_refuses_closes_for_good_with_its_reason() {
     assert_eq!(closes.len(), 0, "no socket ever existed, so no onClose");
     assert_eq!(sub.retries(), 0);
 }
+
+/// Puts `console.error` back when the test ends, passed or not.
+struct RestoreConsole;
+
+impl Drop for RestoreConsole {
+    fn drop(&mut self) {
+        js("console.error = globalThis.__realConsoleError || console.error");
+    }
+}
+
+/// Without `onError`, errors go to `console.error`; a page (or a test runner) may have replaced it
+/// with something that throws. That must not reach the socket: later messages still arrive.
+#[wasm_bindgen_test]
+async fn a_throwing_console_error_does_not_break_the_socket() {
+    let _turn = serial().await;
+    js("globalThis.__realConsoleError = console.error; globalThis.__consoleErrors = 0; \
+        console.error = () => { globalThis.__consoleErrors++; throw new Error('console is broken') }");
+    let _restore = RestoreConsole;
+    // A connection-level error (here: refused, bad token) is reported while the connection is
+    // performing its actions; the retries must go on.
+    let refused = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&[
+            ("url", events_url().into()),
+            ("token", "not-a-jwt".into()),
+            ("reconnectInterval", 10.into()),
+            ("maxReconnectInterval", 20.into()),
+        ]),
+    )
+    .unwrap();
+    wait_for("retries go on after console.error threw", 5000, || {
+        refused.retries() >= 3
+    })
+    .await;
+    refused
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
+    assert!(js("globalThis.__consoleErrors").as_f64().unwrap_or(0.0) >= 1.0);
+
+    let msgs = Recorder::new();
+    let sub = socket(&"e".into(), &f(&msgs), &opts(&[("url", echo_url().into())])).unwrap();
+    wait_state(&sub, "open", 5000).await;
+    assert!(sub.send(&"not json".into()).unwrap(), "sent");
+    sleep(100).await;
+    for i in 0..3 {
+        assert!(sub.send(&js(&format!("({{ n: {i} }})"))).unwrap());
+    }
+    wait_for(
+        "the three JSON messages after the console threw",
+        3000,
+        || msgs.len() == 3,
+    )
+    .await;
+    assert_eq!(get(&msgs.arg(2), "n"), 2);
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+}

@@ -336,7 +336,7 @@ impl Connection {
                         *self.token.borrow_mut() = t;
                         self.feed(Input::TokenReady { socket });
                     } else if host::kind(&v) == Kind::Promise {
-                        self.await_token(socket, v.unchecked_ref());
+                        self.await_token(socket, &v);
                     } else {
                         self.token_failed(
                             socket,
@@ -355,7 +355,7 @@ impl Connection {
     /// call after that call): no futures runtime in the wasm, and no closure freed while the
     /// promise can still call it, even if the connection closes first. A settlement for an
     /// abandoned attempt reaches the machine with its old socket id and is ignored.
-    fn await_token(&self, socket: u64, p: &js_sys::Promise) {
+    fn await_token(&self, socket: u64, p: &JsValue) {
         type Pair = (Handler, Handler);
         let held: Rc<Shared<Option<Pair>>> = Rc::new(Shared::new(None));
         let settle = |ok: bool| {
@@ -379,7 +379,12 @@ impl Connection {
             })
         };
         let (on_ok, on_err) = (settle(true), settle(false));
-        let _ = p.then2(&on_ok, &on_err);
+        if host::then(p, on_ok.as_ref(), on_err.as_ref()) != 0 {
+            // Its `then` threw (a patched or subclassed Promise): it will never call them.
+            drop((on_ok, on_err));
+            self.token_failed(socket, host::take_caught());
+            return;
+        }
         *held.borrow_mut() = Some((on_ok, on_err));
     }
 

@@ -19,6 +19,9 @@ export function call2(f, a, b) { try { f(a, b); return 0; } catch (x) { caught =
 // f(a): 0 returned (the value is kept for take_caught), 2 threw (the exception is kept).
 export function call1(f, a) { try { caught = f(a); return 0; } catch (x) { caught = x; return 2; } }
 
+// p.then(ok, err): 0 done, 2 threw (a patched or subclassed Promise; the exception is kept).
+export function then(p, ok, err) { try { p.then(ok, err); return 0; } catch (x) { caught = x; return 2; } }
+
 export function take_caught() { const x = caught; caught = undefined; return x; }
 
 // What a value is, in one call: see Kind in src/host.rs for the numbers.

@@ -22,6 +22,8 @@ extern "C" {
     pub fn call1(f: &JsValue, a: &JsValue) -> u32;
     /// The last exception (or `call1` result), cleared.
     pub fn take_caught() -> JsValue;
+    /// `p.then(ok, err)`, guarded: 0 done, 2 threw (see `take_caught`).
+    pub fn then(p: &JsValue, ok: &JsValue, err: &JsValue) -> u32;
     #[wasm_bindgen(js_name = kind)]
     fn kind_code(v: &JsValue) -> u32;
     #[wasm_bindgen(js_name = read)]

@@ -63,10 +63,14 @@ async fn a_throwing_token_function_is_reported_and_backed_off() {
     let _turn = serial().await;
     let tok = token("tokfail").await;
     let errors = Recorder::new();
-    // Throws on the first call, rejects on the second, then works.
+    // Throws on the first call, rejects on the second, returns a promise whose `then` throws on
+    // the third (a patched or subclassed Promise), then works.
     let token_fn = js_sys::Function::new_with_args(
         "tok",
-        "let n = 0; return () => { n++; if (n === 1) throw new Error('no token yet'); if (n === 2) return Promise.reject(new Error('still none')); return tok }",
+        "let n = 0; return () => { n++; if (n === 1) throw new Error('no token yet'); \
+         if (n === 2) return Promise.reject(new Error('still none')); \
+         if (n === 3) { const p = Promise.resolve(tok); p.then = () => { throw new Error('then broke') }; return p } \
+         return tok }",
     )
     .call1(&JsValue::NULL, &tok.into())
     .unwrap();
@@ -76,8 +80,14 @@ async fn a_throwing_token_function_is_reported_and_backed_off() {
         &opts(&base(&[("token", token_fn), ("onError", f(&errors))])),
     )
     .unwrap();
-    wait_for("open on the third try", 5000, || sub.state() == "open").await;
-    assert_eq!(errors.kinds(), vec!["token", "token"]);
+    wait_for("open on the fourth try", 5000, || sub.state() == "open").await;
+    assert_eq!(errors.kinds(), vec!["token", "token", "token"]);
+    assert_eq!(
+        get(&get(&errors.arg(2), "cause"), "message")
+            .as_string()
+            .as_deref(),
+        Some("then broke")
+    );
     assert_eq!(
         get(&get(&errors.arg(0), "cause"), "message")
             .as_string()

@@ -50,39 +50,35 @@ async fn null_turns_a_configured_hook_off() {
     .await;
     let heard = states.len();
 
-    let without = socket(
-        &"chats.update".into(),
-        &f(&msgs),
+    silent(
+        "chats.update",
         &opts(&[("onStateChange", JsValue::NULL)]),
+        &states,
+        heard,
+        "onStateChange: null still called the configured hook",
     )
-    .unwrap();
-    wait_state(&without, "open", 5000).await;
-    without
-        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
-        .unwrap();
-    sleep(100).await;
-    assert_eq!(
-        states.len(),
-        heard,
-        "onStateChange: null still called the configured hook: {:?}",
-        states.strings()
-    );
-
+    .await;
     configure(&opts(&[("onStateChange", JsValue::NULL)])).unwrap();
-    let later = socket(&"chats.upsert".into(), &f(&msgs), &JsValue::UNDEFINED).unwrap();
-    wait_state(&later, "open", 5000).await;
-    later
-        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
-        .unwrap();
-    sleep(100).await;
-    assert_eq!(
-        states.len(),
+    silent(
+        "chats.upsert",
+        &JsValue::UNDEFINED,
+        &states,
         heard,
-        "configure({{ onStateChange: null }}) kept the hook"
-    );
+        "configure({ onStateChange: null }) kept the hook",
+    )
+    .await;
 
     with_hook
         .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
         .unwrap();
     configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
+}
+
+/// Opens a subscription to `event` and closes it: the configured hook must have heard nothing more.
+async fn silent(event: &str, options: &JsValue, states: &Recorder, heard: u32, why: &str) {
+    let sub = socket(&event.into(), &f(&Recorder::new()), options).unwrap();
+    wait_state(&sub, "open", 5000).await;
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    sleep(100).await;
+    assert_eq!(states.len(), heard, "{why}: {:?}", states.strings());
 }

@@ -324,6 +324,18 @@ impl<F: Clone> PartialOptions<F> {
     }
 
     fn resolve_with(&self, url: String) -> Result<Options<F>, OptionsError> {
+        // The client adds `event` and `token` itself; a second one would be read by some servers.
+        let params = self.params.as_deref().unwrap_or_default();
+        if let Some((key, _)) = params.iter().find(|(k, _)| k == "event" || k == "token") {
+            return Err(OptionsError::new(
+                "params",
+                cat!(
+                    "must not set `",
+                    key,
+                    "`: the client adds it (from eventName and the token option)"
+                ),
+            ));
+        }
         let initial = ms("reconnectInterval", self.reconnect_interval, 1000.0)?;
         let max = ms("maxReconnectInterval", self.max_reconnect_interval, 30000.0)?;
         let factor = self.backoff_factor.unwrap_or(2.0);

@@ -20,6 +20,9 @@ pub enum UrlError {
     NoBase(String),
     /// Nothing after `ws://`.
     NoHost(String),
+    /// The query already has `event` or `token`: the client adds both, and a server that reads
+    /// the first of two would silently serve another stream (or see another token).
+    Reserved(&'static str),
 }
 
 impl UrlError {
@@ -38,6 +41,14 @@ impl UrlError {
                 "\" is relative but there is no page location to resolve it against"
             ),
             UrlError::NoHost(u) => cat!("url \"", u, "\" has no host"),
+            UrlError::Reserved("token") => "url already has a `token` query parameter: pass the \
+                token with the `token` option (kept out of logs and errors) and remove it from the url"
+                .into(),
+            UrlError::Reserved(key) => cat!(
+                "url already has an `",
+                key,
+                "` query parameter: the event comes from socket()'s eventName; remove it from the url"
+            ),
         }
     }
 }
@@ -90,36 +101,39 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         Some(i) => url.get(..i).unwrap_or_default(),
         None => url,
     };
+    if let Some(key) = reserved_key(url) {
+        return Err(UrlError::Reserved(key));
+    }
     if let Some((scheme, rest)) = split_scheme(url) {
         let ws_scheme = if scheme.eq_ignore_ascii_case("ws") {
             "ws"
         } else if scheme.eq_ignore_ascii_case("wss") {
             "wss"
         } else {
-            return Err(UrlError::Scheme(url.to_string()));
+            return Err(UrlError::Scheme(shown(url)));
         };
         let rest = rest
             .strip_prefix("//")
-            .ok_or_else(|| UrlError::NoHost(url.to_string()))?;
+            .ok_or_else(|| UrlError::NoHost(shown(url)))?;
         if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
-            return Err(UrlError::NoHost(url.to_string()));
+            return Err(UrlError::NoHost(shown(url)));
         }
         return Ok(cat!(ws_scheme, "://", rest));
     }
-    let page = page.ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+    let page = page.ok_or_else(|| UrlError::NoBase(shown(url)))?;
     let (page_scheme, page_rest) =
-        split_scheme(page).ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+        split_scheme(page).ok_or_else(|| UrlError::NoBase(shown(url)))?;
     let is = |name: &str| page_scheme.eq_ignore_ascii_case(name);
     let ws_scheme = if is("https") || is("wss") {
         "wss"
     } else if is("http") || is("ws") {
         "ws"
     } else {
-        return Err(UrlError::NoBase(url.to_string()));
+        return Err(UrlError::NoBase(shown(url)));
     };
     let page_rest = page_rest
         .strip_prefix("//")
-        .ok_or_else(|| UrlError::NoBase(url.to_string()))?;
+        .ok_or_else(|| UrlError::NoBase(shown(url)))?;
     // Byte searches and `get` rather than `find`/indexing: the positions are at ASCII bytes, and
     // no slicing panic path (with its formatting code) ends up in the wasm.
     let authority_end = page_rest
@@ -148,6 +162,23 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         cat!(dir, url)
     };
     Ok(cat!(ws_scheme, "://", authority, path))
+}
+
+/// The URL as an error may quote it: without its query, which may hold a token.
+fn shown(url: &str) -> String {
+    match url.bytes().position(|b| b == b'?') {
+        Some(i) => cat!(url.get(..i).unwrap_or_default(), "?…"),
+        None => url.into(),
+    }
+}
+
+/// `event` or `token` if the query of `url` has that key (the client adds both itself).
+fn reserved_key(url: &str) -> Option<&'static str> {
+    let query = url.get(url.bytes().position(|b| b == b'?')? + 1..)?;
+    query.split('&').find_map(|pair| {
+        let key = pair.split('=').next().unwrap_or_default();
+        ["event", "token"].into_iter().find(|r| *r == key)
+    })
 }
 
 /// Without leading and trailing C0 controls and spaces, as the browser's URL parser strips them
@@ -304,6 +335,29 @@ mod tests {
             resolve("/p", Some("HTTPS://h:1/x")).as_deref(),
             Ok("wss://h:1/p")
         );
+    }
+
+    #[test]
+    fn refuses_event_and_token_in_the_url_and_never_quotes_a_query() {
+        let page = Some("http://p/");
+        assert_eq!(
+            resolve("ws://h/ws/events?event=x", None),
+            Err(UrlError::Reserved("event"))
+        );
+        assert_eq!(
+            resolve("/ws/events?a=1&token=secret", page),
+            Err(UrlError::Reserved("token"))
+        );
+        assert_eq!(
+            resolve("ws://h/ws/events?events=1&tokens&x=event", None).as_deref(),
+            Ok("ws://h/ws/events?events=1&tokens&x=event")
+        );
+        let token_msg = UrlError::Reserved("token").message();
+        assert!(token_msg.contains("`token` option"), "{token_msg}");
+        // Other errors quote the URL without its query: it may hold a token.
+        let e = resolve("http://h/ws?t=secret", None).unwrap_err();
+        assert_eq!(e, UrlError::Scheme("http://h/ws?…".into()));
+        assert!(!e.message().contains("secret"));
     }
 
     #[test]

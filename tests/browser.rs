@@ -574,6 +574,26 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
             socket(&"e".into(), &cb, &opts(&[u(), ("parse", "xml".into())])),
             "parse",
         ),
+        // A URL copied from the server's docs, event and token included: the client adds both.
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[(
+                    "url",
+                    format!("{}?event=e&token=s3cret", events_url()).into(),
+                )]),
+            ),
+            "already has an `event`",
+        ),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[u(), ("params", js("({ token: 's3cret' })"))]),
+            ),
+            "must not set `token`",
+        ),
         (socket(&"e".into(), &cb, &"str".into()), "options"),
         (socket(&"e".into(), &cb, &js("[]")), "options"),
         (
@@ -604,6 +624,10 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
     for (r, needle) in cases {
         let msg = type_error_message(r);
         assert!(msg.contains(needle), "{msg:?} does not name {needle}");
+        assert!(
+            !msg.contains("s3cret"),
+            "a token in an error message: {msg}"
+        );
     }
     assert!(
         type_error_message(configure(&opts(&[("backoffFactor", 0.5.into())])))

@@ -152,3 +152,21 @@ fn configure_checks_everything_but_the_url() {
     };
     assert_eq!(bad.check().unwrap_err().field, "jitter");
 }
+
+#[test]
+fn params_may_not_set_event_or_token() {
+    for key in ["event", "token"] {
+        let o = PartialOptions::<()> {
+            params: Some(vec![("a".into(), "1".into()), (key.into(), "x".into())]),
+            ..with_url()
+        };
+        let e = o.resolve().unwrap_err();
+        assert_eq!(e.field, "params");
+        assert!(e.message().contains(&format!("`{key}`")), "{e}");
+    }
+    let fine = PartialOptions::<()> {
+        params: Some(vec![("events".into(), "1".into())]),
+        ..with_url()
+    };
+    assert!(fine.resolve().is_ok());
+}

@@ -37,7 +37,10 @@ export function kind(v) {
   if (Array.isArray(v)) return 6;
   if (v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob === "function" && v instanceof Blob)) return 7;
   if (v instanceof Promise) return 8;
-  return 10;
+  // 10: a plain object (its prototype is a realm's Object.prototype, or none); 12: an instance of
+  // some class (URLSearchParams, Map, Date, ...).
+  const p = Object.getPrototypeOf(v);
+  return p === null || Object.getPrototypeOf(p) === null ? 10 : 12;
 }
 
 // kind(o[k]), the value kept for take_caught; 11 when reading it threw.

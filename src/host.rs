@@ -79,8 +79,10 @@ pub enum Kind {
     Promise,
     /// A symbol or a bigint.
     Other,
-    /// Any other object.
+    /// A plain object (`{ ... }`, or `Object.create(null)`).
     Object,
+    /// An instance of some class: `URLSearchParams`, `Map`, `Date`, a class of the app's own.
+    Instance,
 }
 
 /// `location.href`, if the page has a location. Taken as a `JsValue`: a `String` return would
@@ -113,6 +115,7 @@ fn kind_of(code: u32) -> Kind {
         7 => Kind::Binary,
         8 => Kind::Promise,
         10 => Kind::Object,
+        12 => Kind::Instance,
         _ => Kind::Other,
     }
 }

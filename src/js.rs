@@ -351,7 +351,7 @@ fn read_options(
 ) -> Result<PartialOptions<Function>, JsValue> {
     match kind(v) {
         Kind::Undefined | Kind::Null => return Ok(o),
-        Kind::Object => {}
+        Kind::Object | Kind::Instance => {}
         _ => return Err(type_error("options must be an object")),
     }
     for key in own_keys(v) {
@@ -539,8 +539,16 @@ impl Field {
     }
 
     fn params(&self) -> Result<Vec<(String, String)>, JsValue> {
-        if self.kind != Kind::Object {
-            return Err(self.bad("must be an object of strings"));
+        match self.kind {
+            Kind::Object => {}
+            // Its entries are not own properties: reading it would send nothing, silently.
+            Kind::Instance => {
+                return Err(self.bad(
+                    "must be a plain object of strings: a URLSearchParams or Map is not read \
+                     (pass Object.fromEntries(it))",
+                ))
+            }
+            _ => return Err(self.bad("must be an object of strings")),
         }
         let mut out = Vec::new();
         for k in own_keys(&self.value) {
@@ -567,7 +575,7 @@ impl Field {
         match self.kind {
             Kind::Null => return Ok(None),
             Kind::Bool if self.value.as_bool() == Some(false) => return Ok(None),
-            Kind::Object => {}
+            Kind::Object | Kind::Instance => {}
             _ => return Err(self.bad("must be null or { interval, timeout, message }")),
         }
         let part = |key: &str, want: Kind| match host::read(&self.value, key) {

@@ -480,8 +480,13 @@ async fn send_queues_while_connecting_and_echo_returns_in_order() {
     .unwrap();
     assert!(sub.send(&"one".into()).unwrap());
     assert!(sub.send(&js("({ two: 2 })")).unwrap());
-    wait_for("echoes", 5000, || got.len() == 2).await;
-    assert_eq!(got.strings(), vec!["one", r#"{"two":2}"#]);
+    // Instances of classes are sent as JSON too (their toJSON, if any, decides).
+    assert!(sub.send(&js("new Date(0)")).unwrap());
+    wait_for("echoes", 5000, || got.len() == 3).await;
+    assert_eq!(
+        got.strings(),
+        vec!["one", r#"{"two":2}"#, r#""1970-01-01T00:00:00.000Z""#]
+    );
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     assert!(
         !sub.send(&"late".into()).unwrap(),
@@ -593,6 +598,14 @@ fn bad_arguments_throw_type_errors_that_name_the_problem() {
                 &opts(&[u(), ("params", js("({ token: 's3cret' })"))]),
             ),
             "must not set `token`",
+        ),
+        (
+            socket(
+                &"e".into(),
+                &cb,
+                &opts(&[u(), ("params", js("new URLSearchParams('instance=main')"))]),
+            ),
+            "plain object",
         ),
         (socket(&"e".into(), &cb, &"str".into()), "options"),
         (socket(&"e".into(), &cb, &js("[]")), "options"),

@@ -172,13 +172,27 @@ fn shown(url: &str) -> String {
     }
 }
 
-/// `event` or `token` if the query of `url` has that key (the client adds both itself).
+/// `event` or `token` if the query of `url` has that key (the client adds both itself). Byte by
+/// byte: `str::split` would bring its pattern machinery into the wasm for this one check.
 fn reserved_key(url: &str) -> Option<&'static str> {
-    let query = url.get(url.bytes().position(|b| b == b'?')? + 1..)?;
-    query.split('&').find_map(|pair| {
-        let key = pair.split('=').next().unwrap_or_default();
-        ["event", "token"].into_iter().find(|r| *r == key)
-    })
+    let b = url.as_bytes();
+    let mut start = b.iter().position(|&c| c == b'?')? + 1;
+    loop {
+        let rest = b.get(start..)?;
+        let end = rest.iter().position(|&c| c == b'&').unwrap_or(rest.len());
+        let pair = rest.get(..end)?;
+        let key = pair.get(..pair.iter().position(|&c| c == b'=').unwrap_or(pair.len()))?;
+        if key == b"event" {
+            return Some("event");
+        }
+        if key == b"token" {
+            return Some("token");
+        }
+        if end == rest.len() {
+            return None;
+        }
+        start += end + 1;
+    }
 }
 
 /// Without leading and trailing C0 controls and spaces, as the browser's URL parser strips them

@@ -706,7 +706,7 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
         .arg("-o")
         .arg(&wasm))?;
     println!("wasm-opt -Oz: {before} B -> {} B", file_len(&wasm)?);
-    shorten_import_names(&out)?;
+    shorten_boundary_names(&out)?;
 
     let cargo_toml = fs::read_to_string(ctx.root.join("Cargo.toml"))
         .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
@@ -760,24 +760,42 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
     Ok(Sizes { gzip_total })
 }
 
-/// See `minify.rs`: the glue's import names, hashed by wasm-bindgen, shortened in both files.
-fn shorten_import_names(out: &Path) -> Result<()> {
-    let (wasm_path, js_path) = (
-        out.join("event_socket_bg.wasm"),
-        out.join("event_socket.js"),
-    );
+/// See `minify.rs`: the names that cross between the wasm and the glue (imports hashed by
+/// wasm-bindgen, exports the glue calls as `wasm.<name>`), shortened in the wasm, the glue and
+/// the type declarations alike.
+fn shorten_boundary_names(out: &Path) -> Result<()> {
+    let read = |name: &str| {
+        fs::read_to_string(out.join(name)).map_err(|e| format!("cannot read pkg/{name}: {e}"))
+    };
+    let write = |name: &str, text: &[u8]| {
+        fs::write(out.join(name), text).map_err(|e| format!("cannot write pkg/{name}: {e}"))
+    };
+    let wasm_path = out.join("event_socket_bg.wasm");
     let wasm =
         fs::read(&wasm_path).map_err(|e| format!("cannot read {}: {e}", wasm_path.display()))?;
-    let js = fs::read_to_string(&js_path)
-        .map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
-    let (wasm, renamed) = minify::imports(&wasm, minify::GLUE_MODULE)
-        .map_err(|e| format!("shortening import names in {}: {e}", wasm_path.display()))?;
-    let js = minify::glue(&js, &renamed)
-        .map_err(|e| format!("shortening import names in {}: {e}", js_path.display()))?;
-    fs::write(&wasm_path, wasm)
-        .map_err(|e| format!("cannot write {}: {e}", wasm_path.display()))?;
-    fs::write(&js_path, js).map_err(|e| format!("cannot write {}: {e}", js_path.display()))?;
-    println!("import names: {} shortened", renamed.len());
+    let js = read("event_socket.js")?;
+    let fail = |what: &str, e: String| format!("shortening {what} names: {e}");
+
+    let (wasm, imports) =
+        minify::imports(&wasm, minify::GLUE_MODULE).map_err(|e| fail("import", e))?;
+    let js = minify::glue(&js, &imports).map_err(|e| fail("import", e))?;
+    let (wasm, exports) = minify::exports(&wasm, |name| minify::renameable_export(&js, name))
+        .map_err(|e| fail("export", e))?;
+    let js = minify::glue_exports(&js, &exports).map_err(|e| fail("export", e))?;
+
+    write("event_socket_bg.wasm", &wasm)?;
+    write("event_socket.js", js.as_bytes())?;
+    for types in ["event_socket.d.ts", "event_socket_bg.wasm.d.ts"] {
+        if out.join(types).exists() {
+            let ts = minify::types_exports(&read(types)?, &exports);
+            write(types, ts.as_bytes())?;
+        }
+    }
+    println!(
+        "boundary names: {} imports and {} exports shortened",
+        imports.len(),
+        exports.len()
+    );
     Ok(())
 }
 

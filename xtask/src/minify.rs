@@ -1,4 +1,4 @@
-//! Short names for the wasm's imports from wasm-bindgen's glue.
+//! Short names for what crosses between the wasm and wasm-bindgen's glue: imports and exports.
 //!
 //! wasm-bindgen names each import it generates `__wbg_<name>_<16 hex digits>`, and the same name
 //! appears twice in what the page downloads: in the wasm's import section and as a key of the
@@ -6,6 +6,9 @@
 //! for names no one reads, and a JS minifier cannot touch them (they cross the JS/wasm boundary).
 //! Emscripten and binaryen shorten them the same way (binaryen's `--minify-imports` only knows
 //! emscripten's module names): rename in the wasm, then rename the keys in the glue.
+//!
+//! Exports likewise: the glue calls them as `wasm.<name>` (`wasm.subscription_close`, a closure
+//! invoker with a hash), and the declarations list them in `InitOutput`; all three are renamed.
 //!
 //! Only imports from the glue's own module are renamed: the snippet modules (`src/host.js`) are
 //! real ES modules whose export names the wasm must keep. Anything unexpected (a section this
@@ -22,26 +25,78 @@ pub type Renamed = Vec<(String, String)>;
 
 /// Renames the imports from `module` in `wasm`; returns the new wasm and the names changed.
 pub fn imports(wasm: &[u8], module: &str) -> Result<(Vec<u8>, Renamed)> {
+    let mut renamed = Vec::new();
+    let out = rewrite_section(wasm, 2, |body| import_section(body, module, &mut renamed))?;
+    Ok((out, renamed))
+}
+
+/// Renames the function exports for which `rename` says yes; returns the new wasm and the names
+/// changed. The glue reaches them as `wasm.<name>` (see [`glue_exports`]).
+pub fn exports(wasm: &[u8], mut rename: impl FnMut(&str) -> bool) -> Result<(Vec<u8>, Renamed)> {
+    let mut renamed = Vec::new();
+    let out = rewrite_section(wasm, 7, |body| {
+        let mut r = Reader { b: body, at: 0 };
+        let count = r.leb()?;
+        let mut out = Vec::with_capacity(body.len());
+        push_leb(&mut out, count);
+        for _ in 0..count {
+            let name = r.name()?;
+            let kind = r.byte()?;
+            let index = r.leb()?;
+            if kind == 0 && rename(name) {
+                let short = short_name(renamed.len());
+                push_name(&mut out, &short);
+                renamed.push((name.to_string(), short));
+            } else {
+                push_name(&mut out, name);
+            }
+            out.push(kind);
+            push_leb(&mut out, index);
+        }
+        if r.at != body.len() {
+            return Err("export section: bytes after the last export".into());
+        }
+        Ok(out)
+    })?;
+    Ok((out, renamed))
+}
+
+/// The names of the wasm's function exports.
+#[cfg(test)]
+fn export_names(wasm: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    exports(wasm, |name| {
+        names.push(name.to_string());
+        false
+    })?;
+    Ok(names)
+}
+
+/// `wasm` with section `id` replaced by what `f` makes of its body; the others byte for byte.
+fn rewrite_section(
+    wasm: &[u8],
+    id: u8,
+    mut f: impl FnMut(&[u8]) -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
         return Err("not a wasm module".into());
     }
     let mut out = wasm[..8].to_vec();
-    let mut renamed = Vec::new();
     let mut r = Reader { b: wasm, at: 8 };
     while r.at < wasm.len() {
-        let id = r.byte()?;
+        let section = r.byte()?;
         let len = r.leb()? as usize;
         let body = r.take(len)?;
-        let body = if id == 2 {
-            import_section(body, module, &mut renamed)?
+        let body = if section == id {
+            f(body)?
         } else {
             body.to_vec()
         };
-        out.push(id);
+        out.push(section);
         push_leb(&mut out, body.len() as u64);
         out.extend_from_slice(&body);
     }
-    Ok((out, renamed))
+    Ok(out)
 }
 
 fn import_section(body: &[u8], module: &str, renamed: &mut Renamed) -> Result<Vec<u8>> {
@@ -128,6 +183,71 @@ pub fn glue(js: &str, renamed: &[(String, String)]) -> Result<String> {
         js.replace_range(at..at + old.len(), new);
     }
     Ok(js)
+}
+
+/// Where the glue reaches export `name`: every `wasm.<name>` (as a whole identifier). An export
+/// the glue names any other way (a string, a bare identifier of that name that is not a plain
+/// function of its own) is left alone by the caller; see [`renameable_export`].
+fn export_uses(js: &str, name: &str) -> Vec<usize> {
+    let dotted = format!("wasm.{name}");
+    js.match_indices(&dotted)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            let before = js[..i].chars().next_back();
+            let after = js[i + dotted.len()..].chars().next();
+            !before.is_some_and(|c| is_ident(c) || c == '.') && !after.is_some_and(is_ident)
+        })
+        .collect()
+}
+
+/// Whether the glue reaches export `name` only as `wasm.<name>`: at least once that way, and
+/// never inside a string (where a rename could not follow it).
+pub fn renameable_export(js: &str, name: &str) -> bool {
+    !export_uses(js, name).is_empty()
+        && !js.contains(&format!("'{name}'"))
+        && !js.contains(&format!("\"{name}\""))
+        && !js.contains(&format!("`{name}`"))
+}
+
+/// Renames every `wasm.<old>` in the glue.
+pub fn glue_exports(js: &str, renamed: &[(String, String)]) -> Result<String> {
+    let mut js = js.to_string();
+    for (old, new) in renamed {
+        let uses = export_uses(&js, old);
+        if uses.is_empty() {
+            return Err(format!("glue: `wasm.{old}` not found"));
+        }
+        for at in uses.into_iter().rev() {
+            let start = at + "wasm.".len();
+            js.replace_range(start..start + old.len(), new);
+        }
+    }
+    Ok(js)
+}
+
+/// Renames the exports in a TypeScript declaration file: `readonly <old>:` inside
+/// `interface InitOutput { ... }` (nowhere else: a class getter may share a name) and
+/// `export const <old>:` (the `.wasm.d.ts`), so that the types say what the module has.
+pub fn types_exports(ts: &str, renamed: &[(String, String)]) -> String {
+    let rename = |text: &str, prefix: &str| {
+        let mut text = text.to_string();
+        for (old, new) in renamed {
+            text = text.replace(&format!("{prefix}{old}:"), &format!("{prefix}{new}:"));
+        }
+        text
+    };
+    let ts = rename(ts, "export const ");
+    let open = "export interface InitOutput {";
+    let Some(start) = ts.find(open) else {
+        return ts;
+    };
+    let end = ts[start..].find('}').map_or(ts.len(), |e| start + e);
+    format!(
+        "{}{}{}",
+        &ts[..start],
+        rename(&ts[start..end], "readonly "),
+        &ts[end..]
+    )
 }
 
 fn is_ident(c: char) -> bool {
@@ -281,6 +401,56 @@ mod tests {
         assert!(glue("f(__wbg_log_0123)", &renamed).is_err(), "not a key");
         let twice = "{ __wbg_log_0123: function() {} } __wbg_log_0123";
         assert!(glue(twice, &renamed).is_err(), "twice");
+    }
+
+    /// A module with two function exports and a memory export.
+    fn with_exports() -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        let mut exports = Vec::new();
+        push_leb(&mut exports, 3);
+        for (name, kind, index) in [("memory", 2u8, 0u8), ("socket", 0, 5), ("keep_me", 0, 6)] {
+            push_name(&mut exports, name);
+            exports.push(kind);
+            exports.push(index);
+        }
+        m.push(7);
+        push_leb(&mut m, exports.len() as u64);
+        m.extend_from_slice(&exports);
+        m
+    }
+
+    #[test]
+    fn exports_the_glue_reaches_as_wasm_dot_name_are_renamed_everywhere() {
+        let js = "export function socket(a) { return wasm.socket(a); }\n\
+                  function f() { wasm.socket(1); wasm.socketx(2); x.wasm.socket; wasm.memory; }\n\
+                  const k = 'keep_me'; wasm[k]();";
+        let wasm = with_exports();
+        assert_eq!(
+            export_names(&wasm).unwrap(),
+            ["socket", "keep_me"],
+            "functions only"
+        );
+        assert!(renameable_export(js, "socket"));
+        assert!(!renameable_export(js, "keep_me"), "named in a string");
+        let (out, renamed) = exports(&wasm, |n| renameable_export(js, n)).unwrap();
+        assert_eq!(renamed, [("socket".to_string(), "a".to_string())]);
+        assert_eq!(export_names(&out).unwrap(), ["a", "keep_me"]);
+        assert_eq!(
+            glue_exports(js, &renamed).unwrap(),
+            "export function socket(a) { return wasm.a(a); }\n\
+             function f() { wasm.a(1); wasm.socketx(2); x.wasm.socket; wasm.memory; }\n\
+             const k = 'keep_me'; wasm[k]();"
+        );
+        let ts = "class S { readonly socket: string; }\n\
+                  export interface InitOutput {\n  readonly socket: () => void;\n}\n\
+                  export const socket: () => void;";
+        assert_eq!(
+            types_exports(ts, &renamed),
+            "class S { readonly socket: string; }\n\
+             export interface InitOutput {\n  readonly a: () => void;\n}\n\
+             export const a: () => void;"
+        );
+        assert!(glue_exports("no uses", &renamed).is_err());
     }
 
     #[test]

@@ -92,7 +92,7 @@ export interface EventPayloads {
  * `parse: "text"`, or an ArrayBuffer/Blob for binary frames. */
 export type EventData<E extends string> = (E extends keyof EventPayloads ? EventPayloads[E] : Json) | string | ArrayBuffer | Blob;
 
-/** Sets defaults for later `socket()` calls (merged over earlier `configure()` calls). */
+/** Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by option; `null` turns a hook off). */
 export function configure(options: SocketOptions): void;
 
 /** Subscribes `callback(data, event)` to `eventName`. Throws `TypeError` on bad arguments. */
@@ -103,7 +103,7 @@ export function socket<E extends string>(
 ): Subscription;
 "#;
 
-/// Sets defaults for later `socket()` calls (merged over earlier `configure()` calls).
+/// Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by option; `null` turns a hook off).
 #[wasm_bindgen(skip_typescript)]
 pub fn configure(options: &JsValue) -> Result<(), JsValue> {
     hub::configure(read_options(options, hub::defaults())?)

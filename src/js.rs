@@ -103,7 +103,8 @@ export function socket<E extends string>(
 ): Subscription;
 "#;
 
-/// Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by option; `null` turns a hook off).
+/// Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by
+/// option; `null` turns a hook off).
 #[wasm_bindgen(skip_typescript)]
 pub fn configure(options: &JsValue) -> Result<(), JsValue> {
     hub::configure(read_options(options, hub::defaults())?)

@@ -49,7 +49,7 @@ const PM_ROUNDS = QUICK ? 5 : 15;
 // Many short rounds in rotating order (as for throughput), so that a slow spell of the machine
 // lands on every client alike rather than on whichever ran then.
 const LAT_SAMPLES = QUICK ? 200 : 500;
-const LAT_ROUNDS = QUICK ? 1 : 12;
+const LAT_ROUNDS = QUICK ? 1 : 36;
 const RECONNECTS = QUICK ? 100 : 1000;
 const RECONNECT_WARMUP = 20;
 const START_SAMPLES = QUICK ? 2 : 7;
@@ -308,9 +308,12 @@ async function main() {
 
     // latency through /echo
     if (want("latency")) log("latency (/echo)");
-    const lat = Object.fromEntries(clients.map((k) => [k, []]));
+    // With the second copy of the hand-written client as the control, as for throughput.
+    const latClients = [...clients, "hand2"];
+    const lat = Object.fromEntries(latClients.map((k) => [k, []]));
     for (let r = 0; r < (want("latency") ? LAT_ROUNDS : 0); r++) {
-      const order = clients.slice(r % clients.length).concat(clients.slice(0, r % clients.length));
+      const n = latClients.length;
+      const order = latClients.slice(r % n).concat(latClients.slice(0, r % n));
       for (const k of order) {
         lat[k].push(...(await page.evaluate(([k, n]) => window.bench.latency(k, n), [k, LAT_SAMPLES])));
       }
@@ -463,7 +466,16 @@ function markdown(R) {
   }
 
   md += `\n## Echo latency (\`/echo\`, sequential round trips, ${R.config.LAT_ROUNDS} x ${R.config.LAT_SAMPLES} samples)\n\n| client | p50 | p99 |\n|---|---|---|\n`;
-  for (const k of kinds) md += `| ${NAMES[k]} | ${(R.latency[k].p50 * 1000).toFixed(0)} us | ${(R.latency[k].p99 * 1000).toFixed(0)} us |\n`;
+  for (const k of Object.keys(NAMES)) {
+    if (R.latency[k]) md += `| ${NAMES[k]} | ${(R.latency[k].p50 * 1000).toFixed(0)} us | ${(R.latency[k].p99 * 1000).toFixed(0)} us |\n`;
+  }
+  if (R.latency.hand2) {
+    const r = (k, p) => f2(R.latency[k][p] / R.latency.hand[p]);
+    md += `\nControl, the hand-written client against a second copy of itself in the same rounds: p50 x${r("hand2", "p50")}, p99 x${r("hand2", "p99")} `;
+    md += `(event-socket: p50 x${r("event-socket", "p50")}, p99 x${r("event-socket", "p99")}). `;
+    md += `The p99 of ${R.config.LAT_ROUNDS * R.config.LAT_SAMPLES} samples is its ${Math.round(R.config.LAT_ROUNDS * R.config.LAT_SAMPLES / 100)} slowest round trips: `;
+    md += `a scheduling hiccup of the machine moves it; the control shows by how much in this run.\n`;
+  }
 
   md += `\n## Shipped size (minified + gzip -9)\n\n| client | min | gzip |\n|---|---|---|\n`;
   for (const k of kinds) md += `| ${NAMES[k]} | ${kb(R.sizes[k].min)} | ${kb(R.sizes[k].gzip)} |\n`;

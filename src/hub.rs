@@ -2,7 +2,7 @@
 //!
 //! Connections belong to the module, not to the handle `socket()` returns, so the classic usage
 //! that ignores the handle keeps its subscription. Subscriptions with the same URL, event and token
-//! share one connection: the CodeChat server keeps one socket per instance and event and silently
+//! (the same token function, for a function) share one connection: the CodeChat server keeps one socket per instance and event and silently
 //! starves the older of two, so two sockets for one event would be a bug.
 //!
 //! The hub's borrow is never held while user code can run (creating a connection feeds it only after
@@ -37,11 +37,23 @@ struct Hub {
 }
 
 impl Hub {
-    fn find(&self, key: &str) -> Option<Rc<Connection>> {
+    /// The live connection for `key` whose token comes from the same source as `token`.
+    fn find(&self, key: &str, token: &Token<Function>) -> Option<Rc<Connection>> {
         self.conns
             .iter()
-            .find(|c| c.share_key.as_deref() == Some(key))
+            .find(|c| c.share_key.as_deref() == Some(key) && same_source(&c.opts.token, token))
             .cloned()
+    }
+}
+
+/// A static token is part of the key already. A token function may name any instance, so only the
+/// same function object is known to name the same one: `configure({ token: fresh })` and then a
+/// `socket()` per component shares, where two sockets would make the server starve the first.
+fn same_source(a: &Token<Function>, b: &Token<Function>) -> bool {
+    match (a, b) {
+        (Token::Static(_), Token::Static(_)) => true,
+        (Token::Dynamic(f), Token::Dynamic(g)) => f == g,
+        _ => false,
     }
 }
 
@@ -120,10 +132,13 @@ pub fn subscribe(
         .map_err(|e| errors::type_error(&e.message()))?;
     let base = url::resolve(&opts.url, host::href().as_deref())
         .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
-    let key = match (&opts.token, opts.share) {
-        (Token::Static(t), true) => Some(share_key(&base, &opts.params, &event, t)),
-        _ => None,
-    };
+    let key = opts.share.then(|| {
+        let t = match &opts.token {
+            Token::Static(t) => t.as_str(),
+            Token::Dynamic(_) => "",
+        };
+        share_key(&base, &opts.params, &event, t)
+    });
     let sub = hub(|h| {
         h.next_sub += 1;
         if h.lifecycle.is_none() {
@@ -136,7 +151,7 @@ pub fn subscribe(
             opts.hooks.clone(),
         ))
     });
-    let existing = key.as_ref().and_then(|k| hub(|h| h.find(k)));
+    let existing = key.as_ref().and_then(|k| hub(|h| h.find(k, &opts.token)));
     if let Some(conn) = existing {
         conn.add(sub.clone());
         return Ok((conn, sub));
@@ -202,7 +217,7 @@ pub fn reconnect(conn: &Rc<Connection>, sub: &Rc<Subscriber>) -> Option<Rc<Conne
         let other = conn
             .share_key
             .as_ref()
-            .and_then(|k| hub(|h| h.find(k)))
+            .and_then(|k| hub(|h| h.find(k, &conn.opts.token)))
             .filter(|c| !Rc::ptr_eq(c, conn));
         if let Some(other) = other {
             conn.remove(sub.id);

@@ -37,7 +37,7 @@ pub enum BinaryType {
 pub enum Token<F> {
     /// Sent with every attempt; connections with the same static token can be shared.
     Static(String),
-    /// Called before every attempt (may return a promise); such connections are never shared.
+    /// Called before every attempt (may return a promise); shared only with the same function.
     Dynamic(F),
 }
 
@@ -111,7 +111,8 @@ pub struct PartialOptions<F> {
     pub parse: Option<ParseMode>,
     /// `binaryType` (default `ArrayBuffer`).
     pub binary_type: Option<BinaryType>,
-    /// `share` (default true): the same URL, event and static token share one connection.
+    /// `share` (default true): the same URL, event and token (or token function) share one
+    /// connection.
     pub share: Option<bool>,
     /// `shouldReconnect(closeEvent)`: false stops after that close (default: always retry).
     pub should_reconnect: Option<F>,
@@ -163,7 +164,7 @@ pub struct Options<F> {
     pub parse: ParseMode,
     /// What binary frames reach the callback as.
     pub binary_type: BinaryType,
-    /// Whether a connection with a static token may be shared.
+    /// Whether the connection may be shared.
     pub share: bool,
     /// `None`: always retry.
     pub should_reconnect: Option<F>,

@@ -468,6 +468,35 @@ async fn same_event_and_token_share_one_socket() {
     assert_eq!(open_count("shared", "messages.upsert").await, 0.0);
 }
 
+/// A token function (fresh JWTs) names the same instance every time: two subscriptions to one event
+/// through the same function must not open two sockets, or the server starves the first.
+#[wasm_bindgen_test]
+async fn same_event_and_token_function_share_one_socket() {
+    let _turn = serial().await;
+    let tok = token("shared-fn").await;
+    let token_fn = js_sys::Function::new_with_args("t", "return () => Promise.resolve(t)")
+        .call1(&JsValue::NULL, &tok.as_str().into())
+        .unwrap();
+    let with_fn = fast("", &[("token", token_fn)]);
+    let a = Recorder::new();
+    let b = Recorder::new();
+    let s1 = socket(&"messages.upsert".into(), &f(&a), &with_fn).unwrap();
+    let s2 = socket(&"messages.upsert".into(), &f(&b), &with_fn).unwrap();
+    wait_for("open", 5000, || {
+        s1.state() == "open" && s2.state() == "open"
+    })
+    .await;
+    assert_eq!(connects("shared-fn", "messages.upsert").await, 1.0);
+    deliver("shared-fn", "messages.upsert", r#"{"n":1}"#).await;
+    wait_for("both callbacks", 3000, || a.len() == 1 && b.len() == 1).await;
+    s1.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    deliver("shared-fn", "messages.upsert", "{}").await;
+    wait_for("the other keeps receiving", 3000, || b.len() == 2).await;
+    s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    sleep(200).await;
+    assert_eq!(open_count("shared-fn", "messages.upsert").await, 0.0);
+}
+
 #[wasm_bindgen_test]
 async fn send_queues_while_connecting_and_echo_returns_in_order() {
     let _turn = serial().await;

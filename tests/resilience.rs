@@ -114,9 +114,11 @@ async fn a_token_promise_that_settles_after_close_opens_nothing_and_breaks_nothi
             socket(
                 &"messages.upsert".into(),
                 &f(&Recorder::new()),
+                // Not shared: two connections, each with a promise of its own.
                 &opts(&base(&[
                     ("token", get(&held, "token")),
                     ("onError", f(&errors)),
+                    ("share", false.into()),
                 ])),
             )
             .unwrap(),

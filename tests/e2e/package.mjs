@@ -16,6 +16,7 @@
 //     (script-src 'self' 'wasm-unsafe-eval'), its sockets on the event server's other port
 //     (?ws=...&token=...): events arrive, no CSP violation, no console error. And a control:
 //     without 'wasm-unsafe-eval' the violation is seen (so the listener really listens).
+// (Step 1 also imports the glue in Node: calls before init() must say "await init()".)
 // Each check prints `ok - ...` or `FAIL - ...`; exits non-zero on any failure; servers and the
 // browser are stopped in every case.
 
@@ -24,7 +25,7 @@ import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirS
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { assert, check, log, tally } from "./harness.mjs";
 
@@ -273,6 +274,25 @@ async function main() {
     const dts = readFileSync(path.join(PKG, "event_socket.d.ts"), "utf8");
     for (const t of ["SocketOptions", "SocketState", "EventSocketError", "EventPayloads"]) {
       assert(new RegExp(`export (interface|type) ${t}\\b`).test(dts), `event_socket.d.ts exports ${t}`);
+    }
+  });
+
+  await check("a call before init() throws an Error that says to await init() (not \"reading 'd' of undefined\")", async () => {
+    // The glue as shipped, in Node: no page needed to see what the call says.
+    const m = await import(pathToFileURL(path.join(PKG, "event_socket.js")).href);
+    const calls = {
+      socket: () => m.socket("messages.upsert", () => {}),
+      configure: () => m.configure({}),
+      debugStats: () => m.debugStats(),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      let message = null;
+      try {
+        call();
+      } catch (e) {
+        message = String(e?.message);
+      }
+      assert(message?.startsWith(`event-socket: ${name}() was called before init()`) && message.includes("await init()"), `${name}(): ${message}`);
     }
   });
 

@@ -13,6 +13,7 @@
 //! on error and on panic). On Ctrl-C the terminal sends SIGINT to the whole foreground process group,
 //! so the servers and tools started here stop together with us.
 
+mod before_init;
 mod minify;
 
 use std::env;
@@ -707,6 +708,7 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
         .arg(&wasm))?;
     println!("wasm-opt -Oz: {before} B -> {} B", file_len(&wasm)?);
     shorten_boundary_names(&out)?;
+    guard_before_init(&out)?;
 
     let cargo_toml = fs::read_to_string(ctx.root.join("Cargo.toml"))
         .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
@@ -758,6 +760,18 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
     }
     println!("size: total raw {raw_total} B, gzip {gzip_total} B");
     Ok(Sizes { gzip_total })
+}
+
+/// See `before_init.rs`: the glue's exported functions say "await init() first" instead of failing
+/// on an undefined `wasm`.
+fn guard_before_init(out: &Path) -> Result<()> {
+    let glue = out.join("event_socket.js");
+    let js =
+        fs::read_to_string(&glue).map_err(|e| format!("cannot read pkg/event_socket.js: {e}"))?;
+    let (js, names) = before_init::guard(&js)?;
+    fs::write(&glue, js).map_err(|e| format!("cannot write pkg/event_socket.js: {e}"))?;
+    println!("before-init guard: {}", names.join(", "));
+    Ok(())
 }
 
 /// See `minify.rs`: the names that cross between the wasm and the glue (imports hashed by

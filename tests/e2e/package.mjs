@@ -11,7 +11,8 @@
 //  3. The Vite build, served by `event-server --static dist --simulate demo`: events arrive.
 //  4. examples/plain (no build step) with a copy of pkg/ beside it, served the same way; on that
 //     page, 1000 reconnects leave the shipped wasm's memory and closures flat (the npm build has
-//     its own allocator, which the wasm-bindgen tests, built with std, do not use).
+//     its own allocator, which the wasm-bindgen tests, built with std, do not use), and
+//     `[Symbol.dispose]` closes a subscription.
 //  5. The plain page from a tiny Node server that sends a strict Content-Security-Policy
 //     (script-src 'self' 'wasm-unsafe-eval'), its sockets on the event server's other port
 //     (?ws=...&token=...): events arrive, no CSP violation, no console error. And a control:
@@ -419,6 +420,24 @@ async function main() {
       assert(r.after.closures === r.before.closures, `closures: ${r.before.closures} -> ${r.after.closures}`);
       assert(r.seq.length === 200 && r.seq.every((v, i) => v === i), `echoes in order: ${r.seq.length} of 200`);
       assert(r.pads, "echoed payloads intact");
+      assert(problems.pageErrors.length === 0, `page errors: ${problems.pageErrors.join("; ")}`);
+    });
+    await check("plain page: [Symbol.dispose] (what `using sub = socket(...)` calls) closes the subscription, once", async () => {
+      const r = await page.evaluate(async () => {
+        const m = await import("./pkg/event_socket.js");
+        const states = [];
+        let opened;
+        const open = new Promise((ok) => (opened = ok));
+        const sub = m.socket("dispose-check", () => {}, { url: "/echo", onOpen: () => opened(), onStateChange: (s) => states.push(s) });
+        await open;
+        const before = m.debugStats().connections;
+        sub[Symbol.dispose]();
+        sub[Symbol.dispose]();
+        await new Promise((ok) => setTimeout(ok, 100));
+        return { before, after: m.debugStats().connections, states };
+      });
+      assert(r.states.at(-1) === "closed" && r.states.filter((s) => s === "closed").length === 1, `states: ${r.states.join(", ")}`);
+      assert(r.after === r.before - 1, `connections ${r.before} -> ${r.after}`);
       assert(problems.pageErrors.length === 0, `page errors: ${problems.pageErrors.join("; ")}`);
     });
     await context.close();

@@ -14,6 +14,7 @@
 //! so the servers and tools started here stop together with us.
 
 mod before_init;
+mod dispose;
 mod minify;
 
 use std::env;
@@ -708,7 +709,7 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
         .arg(&wasm))?;
     println!("wasm-opt -Oz: {before} B -> {} B", file_len(&wasm)?);
     shorten_boundary_names(&out)?;
-    guard_before_init(&out)?;
+    fix_glue(&out)?;
 
     let cargo_toml = fs::read_to_string(ctx.root.join("Cargo.toml"))
         .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
@@ -762,15 +763,24 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
     Ok(Sizes { gzip_total })
 }
 
-/// See `before_init.rs`: the glue's exported functions say "await init() first" instead of failing
-/// on an undefined `wasm`.
-fn guard_before_init(out: &Path) -> Result<()> {
+/// See `before_init.rs` and `dispose.rs`: the glue's exported functions say "await init() first"
+/// instead of failing on an undefined `wasm`, and `using` closes a subscription.
+fn fix_glue(out: &Path) -> Result<()> {
     let glue = out.join("event_socket.js");
     let js =
         fs::read_to_string(&glue).map_err(|e| format!("cannot read pkg/event_socket.js: {e}"))?;
     let (js, names) = before_init::guard(&js)?;
+    let js = dispose::glue(&js)?;
     fs::write(&glue, js).map_err(|e| format!("cannot write pkg/event_socket.js: {e}"))?;
-    println!("before-init guard: {}", names.join(", "));
+    let types = out.join("event_socket.d.ts");
+    let ts = fs::read_to_string(&types)
+        .map_err(|e| format!("cannot read pkg/event_socket.d.ts: {e}"))?;
+    fs::write(&types, dispose::types(&ts)?)
+        .map_err(|e| format!("cannot write pkg/event_socket.d.ts: {e}"))?;
+    println!(
+        "before-init guard: {}; [Symbol.dispose] closes",
+        names.join(", ")
+    );
     Ok(())
 }
 

@@ -127,6 +127,9 @@ pub struct Connection {
     /// callback that subscribes or closes while we iterate changes the next snapshot, not this one.
     subscribers: Shared<Rc<Vec<Rc<Subscriber>>>>,
     token: Shared<String>,
+    /// A static token given by a later subscription that joined this connection for the same
+    /// instance (see `hub`): the newest one given is used from the next attempt on.
+    renewed: Shared<Option<String>>,
     /// The browser event behind the `Open`/`Close` note being performed.
     last_event: Shared<JsValue>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
@@ -165,6 +168,7 @@ impl Connection {
             timers: Shared::new([None, None, None, None]),
             subscribers: Shared::new(Rc::new(Vec::new())),
             token: Shared::new(String::new()),
+            renewed: Shared::new(None),
             last_event: Shared::new(JsValue::UNDEFINED),
             inbound: Cell::new(0),
             on_closed: Shared::new(None),
@@ -190,6 +194,11 @@ impl Connection {
             Token::Dynamic(_) => true,
         };
         url::display(&self.base, &self.event, has_token, &self.opts.params)
+    }
+
+    /// Uses `token` instead of the configured static token from the next attempt on.
+    pub fn renew_token(&self, token: &str) {
+        *self.renewed.borrow_mut() = Some(token.into());
     }
 
     pub fn add(&self, sub: Rc<Subscriber>) {
@@ -326,7 +335,8 @@ impl Connection {
     fn resolve_token(&self, socket: u64) {
         match &self.opts.token {
             Token::Static(t) => {
-                *self.token.borrow_mut() = t.clone();
+                let t = self.renewed.borrow().clone().unwrap_or_else(|| t.clone());
+                *self.token.borrow_mut() = t;
                 self.feed(Input::TokenReady { socket });
             }
             Token::Dynamic(f) => match guarded::call1(f, &JsValue::UNDEFINED) {

@@ -77,6 +77,11 @@ export function log(error, a, b) {
   } catch (_) {}
 }
 
+// JSON.parse(text)[key] when it is a string, else undefined; never throws.
+export function claim(text, key) {
+  try { const v = JSON.parse(text)[key]; return typeof v === "string" ? v : undefined; } catch (_) { return undefined; }
+}
+
 export function href() { return globalThis.location?.href; }
 export function visible() { return globalThis.document?.visibilityState === "visible"; }
 export function listen(n, f) { globalThis.addEventListener?.(n, f); }

@@ -48,6 +48,9 @@ extern "C" {
     pub fn log(error: bool, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(js_name = href)]
     fn href_value() -> JsValue;
+    /// `JSON.parse(text)[key]` if that is a string, else `undefined`; never throws.
+    #[wasm_bindgen(js_name = claim)]
+    fn claim_value(text: &str, key: &str) -> JsValue;
     /// Whether `document.visibilityState` is `"visible"`.
     pub fn visible() -> bool;
     /// `addEventListener(name, f)` on the global object, if it has one.
@@ -89,6 +92,11 @@ pub enum Kind {
 /// bring wasm-bindgen's owned-slice conversion into the wasm for this one call.
 pub fn href() -> Option<String> {
     href_value().as_string()
+}
+
+/// A string member of the JSON object `text` (a JWT's claim), if there is one.
+pub fn claim(text: &str, key: &str) -> Option<String> {
+    claim_value(text, key).as_string()
 }
 
 /// What `v` is, in one call.

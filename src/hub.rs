@@ -1,9 +1,10 @@
 //! The module-wide registry of connections.
 //!
 //! Connections belong to the module, not to the handle `socket()` returns, so the classic usage
-//! that ignores the handle keeps its subscription. Subscriptions with the same URL, event and token
-//! (the same token function, for a function) share one connection: the CodeChat server keeps one socket per instance and event and silently
-//! starves the older of two, so two sockets for one event would be a bug.
+//! that ignores the handle keeps its subscription. Subscriptions with the same URL, event and
+//! instance (a JWT's `instanceName`, else the token itself; a token function by identity) share one
+//! connection: the CodeChat server keeps one socket per instance and event and silently starves the
+//! older of two, so two sockets for one event would be a bug.
 //!
 //! The hub's borrow is never held while user code can run (creating a connection feeds it only after
 //! the borrow ends), so a hook that calls `socket()` is safe.
@@ -21,6 +22,7 @@ use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::global::Global;
 use crate::host;
+use crate::jwt;
 use crate::machine::{Input, State};
 use crate::options::{PartialOptions, Token};
 use crate::subscriber::Subscriber;
@@ -46,9 +48,10 @@ impl Hub {
     }
 }
 
-/// A static token is part of the key already. A token function may name any instance, so only the
-/// same function object is known to name the same one: `configure({ token: fresh })` and then a
-/// `socket()` per component shares, where two sockets would make the server starve the first.
+/// A static token's source is in the key already (see [`share_key`]). A token function may name
+/// any instance, so only the same function object is known to name the same one:
+/// `configure({ token: fresh })` and then a `socket()` per component shares, where two sockets
+/// would make the server starve the first.
 fn same_source(a: &Token<Function>, b: &Token<Function>) -> bool {
     match (a, b) {
         (Token::Static(_), Token::Static(_)) => true,
@@ -132,13 +135,9 @@ pub fn subscribe(
         .map_err(|e| errors::type_error(&e.message()))?;
     let base = url::resolve(&opts.url, host::href().as_deref())
         .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
-    let key = opts.share.then(|| {
-        let t = match &opts.token {
-            Token::Static(t) => t.as_str(),
-            Token::Dynamic(_) => "",
-        };
-        share_key(&base, &opts.params, &event, t)
-    });
+    let key = opts
+        .share
+        .then(|| share_key(&base, &opts.params, &event, &opts.token));
     let sub = hub(|h| {
         h.next_sub += 1;
         if h.lifecycle.is_none() {
@@ -153,6 +152,11 @@ pub fn subscribe(
     });
     let existing = key.as_ref().and_then(|k| hub(|h| h.find(k, &opts.token)));
     if let Some(conn) = existing {
+        // The same instance, maybe through a renewed token: the newest is the likeliest to be
+        // accepted when the connection next reconnects.
+        if let Token::Static(t) = &opts.token {
+            conn.renew_token(t);
+        }
         conn.add(sub.clone());
         return Ok((conn, sub));
     }
@@ -163,8 +167,24 @@ pub fn subscribe(
     Ok((conn, sub))
 }
 
-fn share_key(base: &str, params: &[(String, String)], event: &str, token: &str) -> String {
-    url::with_query(base, event, token, params)
+/// What the server keeps one socket for: the URL, event and parameters, and the instance. For a
+/// JWT that is its `instanceName` claim (CodeChat's; see `jwt.rs`), so that a renewed token joins
+/// the connection of the old one; any other static token stands for itself, and a token function
+/// is compared by identity in [`Hub::find`].
+fn share_key(
+    base: &str,
+    params: &[(String, String)],
+    event: &str,
+    token: &Token<Function>,
+) -> String {
+    let url = url::with_query(base, event, "", params);
+    match token {
+        Token::Static(t) => match jwt::payload(t).and_then(|p| host::claim(&p, "instanceName")) {
+            Some(instance) => cat!(url, "\ninstance ", instance),
+            None => cat!(url, "\ntoken ", t),
+        },
+        Token::Dynamic(_) => cat!(url, "\nfunction"),
+    }
 }
 
 fn register(conn: &Rc<Connection>) {

@@ -35,7 +35,7 @@ pub enum BinaryType {
 /// A token given once, or a function called before every attempt (fresh tokens).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token<F> {
-    /// Sent with every attempt; connections with the same static token can be shared.
+    /// Sent with every attempt; connections for the same instance can be shared (see `hub`).
     Static(String),
     /// Called before every attempt (may return a promise); shared only with the same function.
     Dynamic(F),
@@ -111,8 +111,8 @@ pub struct PartialOptions<F> {
     pub parse: Option<ParseMode>,
     /// `binaryType` (default `ArrayBuffer`).
     pub binary_type: Option<BinaryType>,
-    /// `share` (default true): the same URL, event and token (or token function) share one
-    /// connection.
+    /// `share` (default true): the same URL, event and instance (a JWT's `instanceName`, else the
+    /// token; a token function by identity) share one connection.
     pub share: Option<bool>,
     /// `shouldReconnect(closeEvent)`: false stops after that close (default: always retry).
     pub should_reconnect: Option<F>,

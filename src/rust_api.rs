@@ -30,8 +30,8 @@
 //! - **A thin layer over the same core.** [`SocketBuilder::connect`] builds the same plain options
 //!   the JavaScript `socket()` builds and calls the same registry (`hub::subscribe`): the state
 //!   machine, backoff, queue, connection sharing and error reporting are one implementation, tested
-//!   once. A Rust [`Socket`] and a JavaScript subscription for the same URL, event and token even
-//!   share one connection. This module only converts: Rust closures to JS functions, JS error
+//!   once. A Rust [`Socket`] and a JavaScript subscription for the same URL, event and instance
+//!   (token) even share one connection. This module only converts: Rust closures to JS functions, JS error
 //!   objects to [`SocketError`], JS values to your types.
 //! - **A builder**, because Rust has no optional named arguments: one method per entry of the
 //!   options table in the README, in snake_case. Every value is checked by
@@ -550,9 +550,11 @@ impl SocketBuilder {
         self
     }
 
-    /// Whether sockets with the same URL, event and token share one connection (also with
+    /// Whether sockets with the same URL, event and instance share one connection (also with
     /// JavaScript subscriptions). Default true: the CodeChat server keeps one socket per instance
-    /// and event and starves the older of two.
+    /// and event and starves the older of two. The instance is a JWT token's `instanceName` claim
+    /// (else the token itself), so a renewed token joins the old one's connection, which then
+    /// uses the newest token from its next attempt on.
     ///
     /// ```no_run
     /// # use event_socket::Socket;

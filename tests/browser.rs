@@ -497,6 +497,52 @@ async fn same_event_and_token_function_share_one_socket() {
     assert_eq!(open_count("shared-fn", "messages.upsert").await, 0.0);
 }
 
+/// A token renewed for the same instance (a new `exp`, as after `refresh.token`) joins the
+/// connection of the old one instead of opening a second socket for the server to starve the first
+/// for, and the connection reconnects with it once the old one has expired.
+#[wasm_bindgen_test]
+async fn a_renewed_token_for_the_same_instance_joins_its_connection_and_is_used_next() {
+    let _turn = serial().await;
+    let dev_token = |exp: u32| async move {
+        let v = http(
+            "GET",
+            &format!("/dev/token?instance=renewed&exp_secs={exp}"),
+            None,
+        )
+        .await;
+        get(&v, "token").as_string().unwrap_or_default()
+    };
+    let old = dev_token(2).await;
+    let a = Recorder::new();
+    let s1 = socket(&"messages.upsert".into(), &f(&a), &fast(&old, &[])).unwrap();
+    wait_for("first open", 5000, || s1.state() == "open").await;
+    let new = dev_token(3600).await;
+    assert_ne!(old, new);
+    let b = Recorder::new();
+    let s2 = socket(&"messages.upsert".into(), &f(&b), &fast(&new, &[])).unwrap();
+    assert_eq!(s2.state(), "open", "joined the open connection");
+    assert_eq!(connects("renewed", "messages.upsert").await, 1.0);
+    deliver("renewed", "messages.upsert", r#"{"n":1}"#).await;
+    wait_for("both callbacks", 3000, || a.len() == 1 && b.len() == 1).await;
+
+    // The old token has expired: a reconnect with it would be refused for good.
+    sleep(2200).await;
+    control("/control/drop?mode=abrupt").await;
+    wait_for("reconnecting", 3000, || s1.state() == "reconnecting").await;
+    wait_for("open again, with the renewed token", 5000, || {
+        s1.state() == "open" && s2.state() == "open"
+    })
+    .await;
+    assert_eq!(connects("renewed", "messages.upsert").await, 2.0);
+    deliver("renewed", "messages.upsert", r#"{"n":2}"#).await;
+    wait_for("both callbacks again", 3000, || {
+        a.len() == 2 && b.len() == 2
+    })
+    .await;
+    s1.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn send_queues_while_connecting_and_echo_returns_in_order() {
     let _turn = serial().await;

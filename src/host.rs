@@ -48,9 +48,9 @@ extern "C" {
     pub fn log(error: bool, a: &JsValue, b: &JsValue);
     #[wasm_bindgen(js_name = href)]
     fn href_value() -> JsValue;
-    /// `JSON.parse(text)[key]` if that is a string, else `undefined`; never throws.
+    /// The string claim `key` of the JWT `token`, else `undefined`; never throws.
     #[wasm_bindgen(js_name = claim)]
-    fn claim_value(text: &str, key: &str) -> JsValue;
+    fn claim_value(token: &str, key: &str) -> JsValue;
     /// Whether `document.visibilityState` is `"visible"`.
     pub fn visible() -> bool;
     /// `addEventListener(name, f)` on the global object, if it has one.
@@ -94,9 +94,11 @@ pub fn href() -> Option<String> {
     href_value().as_string()
 }
 
-/// A string member of the JSON object `text` (a JWT's claim), if there is one.
-pub fn claim(text: &str, key: &str) -> Option<String> {
-    claim_value(text, key).as_string()
+/// The string claim `key` of `token` if it is a JWT. Read with the browser's `atob`,
+/// `TextDecoder` and `JSON.parse`: the same in Rust (base64url, UTF-8 validation, a JSON scanner)
+/// cost every page 1 KB of gzipped wasm, for a key that is only ever compared.
+pub fn claim(token: &str, key: &str) -> Option<String> {
+    claim_value(token, key).as_string()
 }
 
 /// What `v` is, in one call.

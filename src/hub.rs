@@ -22,7 +22,6 @@ use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::global::Global;
 use crate::host;
-use crate::jwt;
 use crate::machine::{Input, State};
 use crate::options::{PartialOptions, Token};
 use crate::subscriber::Subscriber;
@@ -168,9 +167,10 @@ pub fn subscribe(
 }
 
 /// What the server keeps one socket for: the URL, event and parameters, and the instance. For a
-/// JWT that is its `instanceName` claim (CodeChat's; see `jwt.rs`), so that a renewed token joins
-/// the connection of the old one; any other static token stands for itself, and a token function
-/// is compared by identity in [`Hub::find`].
+/// JWT that is its `instanceName` claim (CodeChat keys sockets by it, not by the token), so that a
+/// token renewed after `refresh.token` (a new `iat`, a new `exp`) joins the connection of the old
+/// one instead of opening a second socket the server would starve the first for; any other static
+/// token stands for itself, and a token function is compared by identity in [`Hub::find`].
 fn share_key(
     base: &str,
     params: &[(String, String)],
@@ -179,7 +179,7 @@ fn share_key(
 ) -> String {
     let url = url::with_query(base, event, "", params);
     match token {
-        Token::Static(t) => match jwt::payload(t).and_then(|p| host::claim(&p, "instanceName")) {
+        Token::Static(t) => match host::claim(t, "instanceName") {
             Some(instance) => cat!(url, "\ninstance ", instance),
             None => cat!(url, "\ntoken ", t),
         },

@@ -60,8 +60,6 @@ mod host;
 mod hub;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;
-#[cfg(any(test, target_arch = "wasm32"))]
-mod jwt;
 #[cfg(target_arch = "wasm32")]
 mod subscriber;
 

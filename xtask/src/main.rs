@@ -766,17 +766,10 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
 /// See `before_init.rs` and `dispose.rs`: the glue's exported functions say "await init() first"
 /// instead of failing on an undefined `wasm`, and `using` closes a subscription.
 fn fix_glue(out: &Path) -> Result<()> {
-    let glue = out.join("event_socket.js");
-    let js =
-        fs::read_to_string(&glue).map_err(|e| format!("cannot read pkg/event_socket.js: {e}"))?;
-    let (js, names) = before_init::guard(&js)?;
-    let js = dispose::glue(&js)?;
-    fs::write(&glue, js).map_err(|e| format!("cannot write pkg/event_socket.js: {e}"))?;
-    let types = out.join("event_socket.d.ts");
-    let ts = fs::read_to_string(&types)
-        .map_err(|e| format!("cannot read pkg/event_socket.d.ts: {e}"))?;
-    fs::write(&types, dispose::types(&ts)?)
-        .map_err(|e| format!("cannot write pkg/event_socket.d.ts: {e}"))?;
+    let (js, names) = before_init::guard(&read_pkg(out, "event_socket.js")?)?;
+    write_pkg(out, "event_socket.js", dispose::glue(&js)?.as_bytes())?;
+    let ts = dispose::types(&read_pkg(out, "event_socket.d.ts")?)?;
+    write_pkg(out, "event_socket.d.ts", ts.as_bytes())?;
     println!(
         "before-init guard: {}; [Symbol.dispose] closes",
         names.join(", ")
@@ -784,16 +777,21 @@ fn fix_glue(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A text file of the package in `out`.
+fn read_pkg(out: &Path, name: &str) -> Result<String> {
+    fs::read_to_string(out.join(name)).map_err(|e| format!("cannot read pkg/{name}: {e}"))
+}
+
+fn write_pkg(out: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    fs::write(out.join(name), bytes).map_err(|e| format!("cannot write pkg/{name}: {e}"))
+}
+
 /// See `minify.rs`: the names that cross between the wasm and the glue (imports hashed by
 /// wasm-bindgen, exports the glue calls as `wasm.<name>`), shortened in the wasm, the glue and
 /// the type declarations alike.
 fn shorten_boundary_names(out: &Path) -> Result<()> {
-    let read = |name: &str| {
-        fs::read_to_string(out.join(name)).map_err(|e| format!("cannot read pkg/{name}: {e}"))
-    };
-    let write = |name: &str, text: &[u8]| {
-        fs::write(out.join(name), text).map_err(|e| format!("cannot write pkg/{name}: {e}"))
-    };
+    let read = |name: &str| read_pkg(out, name);
+    let write = |name: &str, bytes: &[u8]| write_pkg(out, name, bytes);
     let wasm_path = out.join("event_socket_bg.wasm");
     let wasm =
         fs::read(&wasm_path).map_err(|e| format!("cannot read {}: {e}", wasm_path.display()))?;

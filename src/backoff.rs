@@ -4,9 +4,6 @@
 //! the same instant, and without randomization they all come back in the same millisecond, again
 //! and again. A fraction `jitter` of each delay is drawn uniformly, so the herd spreads out.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 /// The settings that shape the delays (validated in `options`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {

@@ -4,27 +4,23 @@
 //! Two rules keep it safe in a browser where user code runs inside our callbacks:
 //! - Actions are drained from a FIFO queue, never performed while the machine is borrowed. A hook
 //!   that calls `send()` or `close()` re-enters through `feed`, its actions join the queue, and the
-//!   outer loop performs them in order: no `Shared` double borrow, no reordering. Nothing performed
+//!   outer loop performs them in order: no `RefCell` double borrow, no reordering. Nothing performed
 //!   may throw: a JS exception would unwind through the loop and leave it marked as draining for
 //!   good, so user code and even the console are called through `src/host.js`'s guards.
 //! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
-//!   detaches them on drop, the timer slots hold [`Armed`] timeouts that cancel on drop. Replacing
+//!   detaches them on drop, the timer slots hold gloo `Timeout`s (in [`Armed`]) that cancel on drop. Replacing
 //!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
-use alloc::rc::{Rc, Weak};
-use core::cell::Cell;
-
+use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::cell::Shared;
 use crate::errors;
-use crate::global::Global;
 use crate::guarded;
 use crate::host::{self, Kind};
 use crate::machine::{Action, ErrorKind, Input, Machine, Note, State, TimerKind};
@@ -56,8 +52,10 @@ impl Drop for LiveSocket {
     }
 }
 
-// Live closures the module holds (sockets x 4 plus armed timers): the leak tests read it.
-static LIVE_CLOSURES: Global<Cell<i64>> = Global(Cell::new(0));
+thread_local! {
+    // Live closures the module holds (sockets x 4 plus armed timers): the leak tests read it.
+    static LIVE_CLOSURES: Cell<i64> = const { Cell::new(0) };
+}
 
 #[cfg(feature = "js")]
 pub fn live_closures() -> i64 {
@@ -76,33 +74,21 @@ extern "C" {
     type AnySend;
     #[wasm_bindgen(method, js_name = send, catch)]
     fn send_any(this: &AnySend, data: &JsValue) -> Result<(), JsValue>;
-
-    // The globals, not `window.setTimeout`: they exist in workers too.
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &JsValue, ms: i32) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
 }
 
-/// An armed timer: owns its closure, cancels on drop; the closure counter follows it.
-struct Armed {
-    id: JsValue,
-    _fire: Handler,
-}
+/// An armed timer: gloo's `Timeout` (cancelled when dropped), counted while it is held.
+struct Armed(#[allow(dead_code)] Timeout);
 
 impl Armed {
-    fn new(ms: f64, fire: Handler) -> Self {
+    fn new(ms: f64, fire: impl FnOnce() + 'static) -> Self {
         count_closures(1);
         // Browsers treat delays beyond 2^31 - 1 ms as 0; the machine never asks for that much.
-        let ms = ms.clamp(0.0, i32::MAX as f64) as i32;
-        let id = set_timeout(fire.as_ref(), ms);
-        Armed { id, _fire: fire }
+        Armed(Timeout::new(ms.clamp(0.0, i32::MAX as f64) as u32, fire))
     }
 }
 
 impl Drop for Armed {
     fn drop(&mut self) {
-        clear_timeout(&self.id);
         count_closures(-1);
     }
 }
@@ -118,24 +104,24 @@ pub struct Connection {
     pub opts: Options<Function>,
     /// The key under which the hub shares this connection, if it is shared.
     pub share_key: Option<String>,
-    machine: Shared<Machine<JsValue>>,
-    pending: Shared<Vec<Action<JsValue>>>,
+    machine: RefCell<Machine<JsValue>>,
+    pending: RefCell<Vec<Action<JsValue>>>,
     draining: Cell<bool>,
-    socket: Shared<Option<LiveSocket>>,
-    timers: Shared<[Option<Armed>; 4]>,
+    socket: RefCell<Option<LiveSocket>>,
+    timers: RefCell<[Option<Armed>; 4]>,
     /// Copy-on-write: the per-message path takes a snapshot by cloning one `Rc`, not a `Vec`, and a
     /// callback that subscribes or closes while we iterate changes the next snapshot, not this one.
-    subscribers: Shared<Rc<Vec<Rc<Subscriber>>>>,
-    token: Shared<String>,
+    subscribers: RefCell<Rc<Vec<Rc<Subscriber>>>>,
+    token: RefCell<String>,
     /// A static token given by a later subscription that joined this connection for the same
     /// instance (see `hub`): the newest one given is used from the next attempt on.
-    renewed: Shared<Option<String>>,
+    renewed: RefCell<Option<String>>,
     /// The browser event behind the `Open`/`Close` note being performed.
-    last_event: Shared<JsValue>,
+    last_event: RefCell<JsValue>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
-    on_closed: Shared<Option<ClosedHook>>,
+    on_closed: RefCell<Option<ClosedHook>>,
 }
 
 fn slot(kind: TimerKind) -> usize {
@@ -159,19 +145,19 @@ impl Connection {
             me: me.clone(),
             event,
             base,
-            machine: Shared::new(Machine::new(opts.config.clone(), seed)),
+            machine: RefCell::new(Machine::new(opts.config.clone(), seed)),
             opts,
             share_key,
-            pending: Shared::new(Vec::new()),
+            pending: RefCell::new(Vec::new()),
             draining: Cell::new(false),
-            socket: Shared::new(None),
-            timers: Shared::new([None, None, None, None]),
-            subscribers: Shared::new(Rc::new(Vec::new())),
-            token: Shared::new(String::new()),
-            renewed: Shared::new(None),
-            last_event: Shared::new(JsValue::UNDEFINED),
+            socket: RefCell::new(None),
+            timers: RefCell::new([None, None, None, None]),
+            subscribers: RefCell::new(Rc::new(Vec::new())),
+            token: RefCell::new(String::new()),
+            renewed: RefCell::new(None),
+            last_event: RefCell::new(JsValue::UNDEFINED),
             inbound: Cell::new(0),
-            on_closed: Shared::new(None),
+            on_closed: RefCell::new(None),
         })
     }
 
@@ -245,7 +231,7 @@ impl Connection {
         // Batch by batch: what an action queues lands behind the rest of its batch, so the order
         // is the same FIFO a deque would give, without a deque's code in the wasm.
         loop {
-            let batch = core::mem::take(&mut *self.pending.borrow_mut());
+            let batch = std::mem::take(&mut *self.pending.borrow_mut());
             if batch.is_empty() {
                 break;
             }
@@ -258,13 +244,10 @@ impl Connection {
 
     fn debug(&self, what: &str) {
         if self.opts.debug {
-            let line = cat!(
-                "[event-socket] ",
+            let line = format!(
+                "[event-socket] {} {}: {what}",
                 self.event,
-                " ",
-                self.display_url(),
-                ": ",
-                what
+                self.display_url()
             );
             host::log(false, &line.into(), &JsValue::UNDEFINED);
         }
@@ -288,7 +271,7 @@ impl Connection {
                     }
                 };
                 if let Some(live) = live {
-                    self.debug(&cat!("closing socket (", code, " ", reason, ")"));
+                    self.debug(&format!("closing socket ({code} {reason})"));
                     let ws = live.ws.clone();
                     drop(live);
                     let _ = ws.close_with_code_and_reason(code, &reason);
@@ -297,12 +280,12 @@ impl Connection {
             }
             Action::SetTimer { kind, id, ms } => {
                 let me = self.me.clone();
-                let fire = Handler::new(move |_: JsValue| {
+                let fire = move || {
                     if let Some(conn) = me.upgrade() {
                         let inbound = conn.inbound.get();
                         conn.feed(Input::Timer { kind, id, inbound });
                     }
-                });
+                };
                 let old = self.timers.borrow_mut()[slot(kind)].replace(Armed::new(ms, fire));
                 drop(old);
             }
@@ -367,7 +350,7 @@ impl Connection {
     /// abandoned attempt reaches the machine with its old socket id and is ignored.
     fn await_token(&self, socket: u64, p: &JsValue) {
         type Pair = (Handler, Handler);
-        let held: Rc<Shared<Option<Pair>>> = Rc::new(Shared::new(None));
+        let held: Rc<RefCell<Option<Pair>>> = Rc::new(RefCell::new(None));
         let settle = |ok: bool| {
             let (me, held) = (self.me.clone(), held.clone());
             Handler::new(move |v: JsValue| {
@@ -417,10 +400,9 @@ impl Connection {
                 // again, so this is the end, not a retry loop that cannot succeed.
                 self.report(errors::make(
                     ErrorKind::Connect,
-                    &cat!(
-                        "the browser refused to open ",
-                        self.display_url(),
-                        " (see cause); not retrying"
+                    &format!(
+                        "the browser refused to open {} (see cause); not retrying",
+                        self.display_url()
                     ),
                     Some(&e),
                 ));
@@ -484,7 +466,7 @@ impl Connection {
             }
         };
         drop(live);
-        self.debug(&cat!("closed with code ", e.code()));
+        self.debug(&format!("closed with code {}", e.code()));
         let retry = match &self.opts.should_reconnect {
             None => true,
             Some(f) => match guarded::call1(f, &e) {
@@ -531,7 +513,7 @@ impl Connection {
         let subs = self.subscribers.borrow().clone();
         match note {
             Note::State(state) => {
-                self.debug(&cat!("state ", state.as_str()));
+                self.debug(&format!("state {}", state.as_str()));
                 for s in subs.iter() {
                     s.state(state);
                 }
@@ -565,21 +547,24 @@ impl Connection {
                 }
             }
             Note::Reconnect { attempt, delay } => {
-                self.debug(&cat!("retry ", attempt, " in ", delay, " ms"));
+                self.debug(&format!(
+                    "retry {attempt} in {} ms",
+                    crate::options::num(delay)
+                ));
                 let info = host::reconnect_info(attempt, delay);
                 for s in subs.iter() {
                     s.reconnect(&info);
                 }
             }
             Note::Error { kind, message } => {
-                self.debug(&cat!("error ", kind.as_str(), ": ", message));
+                self.debug(&format!("error {}: {message}", kind.as_str()));
                 let cause = match kind {
                     ErrorKind::Token => Some(self.last_event.borrow().clone()),
                     _ => None,
                 };
                 let message = match kind {
                     ErrorKind::Connect | ErrorKind::Timeout => {
-                        cat!(message, " (", self.display_url(), ")")
+                        format!("{message} ({})", self.display_url())
                     }
                     _ => message,
                 };

@@ -1,8 +1,5 @@
 //! The JS error objects of the public API: an `Error` with `kind` (and `cause`, `raw` where given).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use wasm_bindgen::prelude::*;
 
 use crate::host;
@@ -16,7 +13,7 @@ pub fn make(kind: ErrorKind, message: &str, cause: Option<&JsValue>) -> JsValue 
 pub fn with_raw(kind: ErrorKind, message: &str, cause: Option<&JsValue>, raw: &JsValue) -> JsValue {
     host::error(
         "Error",
-        &cat!("event-socket: ", message),
+        &format!("event-socket: {message}"),
         Some(kind.as_str()),
         cause.unwrap_or(&JsValue::UNDEFINED),
         raw,
@@ -27,7 +24,7 @@ pub fn with_raw(kind: ErrorKind, message: &str, cause: Option<&JsValue>, raw: &J
 pub fn type_error(message: &str) -> JsValue {
     host::error(
         "TypeError",
-        &cat!("event-socket: ", message),
+        &format!("event-socket: {message}"),
         None,
         &JsValue::UNDEFINED,
         &JsValue::UNDEFINED,

@@ -7,9 +7,6 @@
 //! guard. The decisions (what a failure means, who hears about it) stay in Rust; the exception
 //! itself is fetched only on the rare failure path.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use wasm_bindgen::prelude::*;
 
 use crate::host;

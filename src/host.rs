@@ -6,9 +6,6 @@
 //! import goes through wasm-bindgen's generic `handleError`. Here each is one call that answers
 //! with a number, and the Rust side decides what it means.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/host.js")]

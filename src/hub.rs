@@ -9,23 +9,19 @@
 //! The hub's borrow is never held while user code can run (creating a connection feeds it only after
 //! the borrow ends), so a hook that calls `socket()` is safe.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use alloc::rc::Rc;
+use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::cell::Shared;
 use crate::driver::{Connection, Handler};
 use crate::errors;
-use crate::global::Global;
 use crate::host;
 use crate::machine::{Input, State};
 use crate::options::{PartialOptions, Token};
 use crate::subscriber::Subscriber;
 use crate::url;
+use std::cell::RefCell;
 
 #[derive(Default)]
 struct Hub {
@@ -59,11 +55,13 @@ fn same_source(a: &Token<Function>, b: &Token<Function>) -> bool {
     }
 }
 
-static HUB: Global<Shared<Option<Hub>>> = Global(Shared::new(None));
+thread_local! {
+    static HUB: RefCell<Hub> = RefCell::default();
+}
 
 /// Runs `f` on the hub; never call user code inside (see the module docs).
 fn hub<R>(f: impl FnOnce(&mut Hub) -> R) -> R {
-    f(HUB.borrow_mut().get_or_insert_with(Hub::default))
+    HUB.with_borrow_mut(f)
 }
 
 /// The page's `online`, `offline` and `visibilitychange` listeners: one set for the module, shared by
@@ -116,7 +114,7 @@ pub fn configure(merged: PartialOptions<Function>) -> Result<(), JsValue> {
         .map_err(|e| errors::type_error(&e.message()))?;
     if let Some(u) = &merged.url {
         url::resolve(u, host::href().as_deref())
-            .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
+            .map_err(|e| errors::type_error(&format!("option `url`: {}", e.message())))?;
     }
     hub(|h| h.defaults = merged);
     Ok(())
@@ -133,7 +131,7 @@ pub fn subscribe(
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;
     let base = url::resolve(&opts.url, host::href().as_deref())
-        .map_err(|e| errors::type_error(&cat!("option `url`: ", e.message())))?;
+        .map_err(|e| errors::type_error(&format!("option `url`: {}", e.message())))?;
     let key = opts
         .share
         .then(|| share_key(&base, &opts.params, &event, &opts.token));
@@ -180,10 +178,10 @@ fn share_key(
     let url = url::with_query(base, event, "", params);
     match token {
         Token::Static(t) => match host::claim(t, "instanceName") {
-            Some(instance) => cat!(url, "\ninstance ", instance),
-            None => cat!(url, "\ntoken ", t),
+            Some(instance) => format!("{url}\ninstance {instance}"),
+            None => format!("{url}\ntoken {t}"),
         },
-        Token::Dynamic(_) => cat!(url, "\nfunction"),
+        Token::Dynamic(_) => format!("{url}\nfunction"),
     }
 }
 
@@ -202,7 +200,7 @@ fn forget(conn: &Connection) {
     let removed = hub(|h| {
         let mut removed = Vec::new();
         h.conns.retain(|c| {
-            let same = core::ptr::eq(&**c, conn);
+            let same = std::ptr::eq(&**c, conn);
             if same {
                 removed.push(c.clone());
             }

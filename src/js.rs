@@ -1,22 +1,19 @@
 //! The wasm-bindgen exports: `configure`, `socket` and the `Subscription` handle. Thin: arguments are
 //! checked and turned into plain options here, everything else happens in `hub` and `driver`.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use alloc::rc::Rc;
+use std::rc::Rc;
 
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::cell::Shared;
 use crate::driver::Connection;
 use crate::errors::type_error;
 use crate::host::{self, kind, Kind};
 use crate::hub;
 use crate::options::{BinaryType, HeartbeatSpec, ParseMode, PartialOptions, Token};
 use crate::subscriber::Subscriber;
+use std::cell::RefCell;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -103,6 +100,13 @@ export function socket<E extends string>(
 ): Subscription;
 "#;
 
+/// Runs once when the module is instantiated: a panic (a bug: nothing input can reach panics)
+/// then shows its Rust message and location in the console instead of `unreachable`.
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
 /// Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by
 /// option; `null` turns a hook off).
 #[wasm_bindgen(skip_typescript)]
@@ -135,7 +139,7 @@ pub fn socket(
     let merged = read_options(options, hub::defaults())?;
     let (conn, sub) = hub::subscribe(event, callback, merged)?;
     Ok(Subscription {
-        conn: Shared::new(conn),
+        conn: RefCell::new(conn),
         sub,
     })
 }
@@ -143,7 +147,7 @@ pub fn socket(
 /// A handle on one subscription. Dropping it does not stop the subscription; `close()` does.
 #[wasm_bindgen]
 pub struct Subscription {
-    conn: Shared<Rc<Connection>>,
+    conn: RefCell<Rc<Connection>>,
     sub: Rc<Subscriber>,
 }
 
@@ -211,9 +215,9 @@ impl Subscription {
                 let valid =
                     (c == 1000.0 || (3000.0..=4999.0).contains(&c)) && c == (c as u16) as f64;
                 if !valid {
-                    return Err(type_error(&cat!(
-                        "close code must be 1000 or a whole number in 3000..=4999, got ",
-                        c
+                    return Err(type_error(&format!(
+                        "close code must be 1000 or a whole number in 3000..=4999, got {}",
+                        crate::options::num(c)
                     )));
                 }
                 c as u16
@@ -265,8 +269,8 @@ fn outgoing(data: &JsValue) -> Result<JsValue, JsValue> {
     match json_stringify(data) {
         Ok(text) if kind(&text) == Kind::String => Ok(text),
         Ok(_) => Err(type_error("send(data): data cannot be turned into JSON")),
-        Err(e) => Err(type_error(&cat!(
-            "send(data): JSON.stringify failed: ",
+        Err(e) => Err(type_error(&format!(
+            "send(data): JSON.stringify failed: {}",
             host::read(&e, "message")
                 .and_then(|(_, m)| m.as_string())
                 .unwrap_or_default()
@@ -357,16 +361,13 @@ fn read_options(
     }
     for key in own_keys(v) {
         let Some(&(name, opt)) = KNOWN.iter().find(|(k, _)| *k == key) else {
-            return Err(type_error(&cat!(
-                "unknown option `",
-                key,
-                "` (known: ",
-                known_options(),
-                ")"
+            return Err(type_error(&format!(
+                "unknown option `{key}` (known: {})",
+                known_options()
             )));
         };
         let Some((kind, value)) = host::read(v, name) else {
-            return Err(type_error(&cat!("option `", name, "` could not be read")));
+            return Err(type_error(&format!("option `{name}` could not be read")));
         };
         if kind == Kind::Undefined {
             continue;
@@ -489,13 +490,13 @@ struct Field {
 impl Field {
     /// A `TypeError` naming the option: "option `name` must be …".
     fn bad(&self, must: &str) -> JsValue {
-        type_error(&cat!("option `", self.name, "` ", must))
+        type_error(&format!("option `{}` {must}", self.name))
     }
 
     /// [`bad`](Self::bad), quoting the string that was given.
     fn wrong(&self, must: &str) -> JsValue {
         let got = self.value.as_string().unwrap_or_default();
-        self.bad(&cat!(must, ", got \"", got, "\""))
+        self.bad(&format!("{must}, got \"{got}\""))
     }
 
     fn string(&self) -> Result<String, JsValue> {
@@ -560,10 +561,8 @@ impl Field {
                 _ => None,
             };
             let Some(s) = s else {
-                return Err(type_error(&cat!(
-                    "option `params`: value of `",
-                    k,
-                    "` must be a string"
+                return Err(type_error(&format!(
+                    "option `params`: value of `{k}` must be a string"
                 )));
             };
             out.push((k, s));
@@ -582,9 +581,8 @@ impl Field {
         let part = |key: &str, want: Kind| match host::read(&self.value, key) {
             Some((Kind::Undefined, _)) => Ok(None),
             Some((kind, v)) if kind == want => Ok(Some(v)),
-            _ => Err(type_error(&cat!(
-                "option `heartbeat`: ",
-                key,
+            _ => Err(type_error(&format!(
+                "option `heartbeat`: {key}{}",
                 if want == Kind::Number {
                     " must be a number"
                 } else {

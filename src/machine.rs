@@ -9,9 +9,6 @@
 //! that is no longer current is stale and ignored, which is what makes "at most one live socket"
 //! hold even when the browser delivers a late event from a socket we already abandoned.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use crate::backoff::{Backoff, Rng};
 
 /// What the user sees as `state`.
@@ -472,11 +469,7 @@ impl<M> Machine<M> {
             _ => {
                 out.push(Action::Notify(Note::Error {
                     kind: ErrorKind::QueueFull,
-                    message: cat!(
-                        "send queue is full (",
-                        self.config.queue_limit,
-                        " messages held while not open); message not accepted"
-                    ),
+                    message: format!("send queue is full ({} messages held while not open); message not accepted", self.config.queue_limit),
                 }));
                 Sent::QueueFull
             }
@@ -569,11 +562,7 @@ impl<M> Machine<M> {
                     if was_open.is_none() {
                         out.push(Action::Notify(Note::Error {
                             kind: ErrorKind::Connect,
-                            message: cat!(
-                                "connection failed before it opened (close code ",
-                                code,
-                                "): refused, unreachable, or the token or event was rejected"
-                            ),
+                            message: format!("connection failed before it opened (close code {code}): refused, unreachable, or the token or event was rejected"),
                         }));
                     }
                     if retry {
@@ -605,9 +594,9 @@ impl<M> Machine<M> {
                 if !matches!(self.phase, Phase::Closed) {
                     let at = self.requeue_at.min(self.queue.len());
                     // `insert(at, msg)` without its index assertion, whose message would bring
-                    // core::fmt into the wasm; requeues are rare, so rebuilding costs nothing.
+                    // std::fmt into the wasm; requeues are rare, so rebuilding costs nothing.
                     let mut msg = Some(msg);
-                    for (i, queued) in core::mem::take(&mut self.queue).into_iter().enumerate() {
+                    for (i, queued) in std::mem::take(&mut self.queue).into_iter().enumerate() {
                         if i == at {
                             self.queue.extend(msg.take());
                         }
@@ -679,10 +668,9 @@ impl<M> Machine<M> {
                 self.phase = Phase::Idle;
                 out.push(Action::Notify(Note::Error {
                     kind: ErrorKind::Timeout,
-                    message: cat!(
-                        "connection not open after ",
-                        self.config.connect_timeout.unwrap_or_default(),
-                        " ms: abandoned"
+                    message: format!(
+                        "connection not open after {} ms: abandoned",
+                        crate::options::num(self.config.connect_timeout.unwrap_or_default())
                     ),
                 }));
                 self.failed(false, true, out);
@@ -788,10 +776,9 @@ impl<M> Machine<M> {
         {
             let gave_up = Note::Error {
                 kind: ErrorKind::RetriesExhausted,
-                message: cat!(
-                    "gave up after ",
-                    self.retries,
-                    " consecutive failed attempts (maxRetries)"
+                message: format!(
+                    "gave up after {} consecutive failed attempts (maxRetries)",
+                    self.retries
                 ),
             };
             self.close_for_good(closed, Some(gave_up), out);
@@ -837,10 +824,7 @@ impl<M> Machine<M> {
             self.requeue_at = 0;
             out.push(Action::Notify(Note::Error {
                 kind: ErrorKind::Unsent,
-                message: cat!(
-                    n,
-                    " queued message(s) were never sent: the connection closed"
-                ),
+                message: format!("{n} queued message(s) were never sent: the connection closed"),
             }));
         }
     }

@@ -4,10 +4,7 @@
 //! generic lets native tests cover every rule without a browser. Every error names the option,
 //! because the message ends up in a `TypeError` a web developer reads in the console.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use core::fmt;
+use std::fmt;
 
 use crate::backoff::Backoff;
 use crate::machine::{Config, Heartbeat};
@@ -196,7 +193,7 @@ impl OptionsError {
 impl OptionsError {
     /// The full sentence for the `TypeError`, prefixed with `event-socket: option`.
     pub fn message(&self) -> String {
-        cat!("event-socket: option `", self.field, "` ", self.problem)
+        format!("event-socket: option `{}` {}", self.field, self.problem)
     }
 }
 
@@ -206,56 +203,40 @@ impl fmt::Display for OptionsError {
     }
 }
 
-/// A number for a message, without `f64`'s `Display`: float formatting is several KB of wasm that
-/// every page would download for the sake of error messages. Whole numbers print exactly, others
-/// with three decimals.
+/// A number as JavaScript's `String(n)` writes it (`0.5`, `3000`, `NaN`, `Infinity`): messages
+/// quote what the caller passed, in the caller's language. In the browser JavaScript itself
+/// writes it; natively (tests, tools) Rust's shortest round-trip digits, which are the same for
+/// numbers below 1e21. Why not `format!` in the browser too: `f64`'s `Display` is 18 KB of
+/// wasm (a fifth of the module) for the sake of a few error messages.
 pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Number::from(v)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default()
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let neg = v < 0.0;
-    let a = if neg { -v } else { v };
-    if a >= 1e15 {
-        return if neg { "-1e15+" } else { "1e15+" }.into();
-    }
-    // Rounded half up by hand: `f64::round` is std-only (the npm build has no std).
-    let mut millis = (a * 1000.0 + 0.5) as u64;
-    let whole = millis / 1000;
-    millis %= 1000;
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    crate::text::push_int(&mut out, whole);
-    if millis != 0 {
-        // Three decimals without the trailing zeros: 0.050 prints "0.05".
-        let mut digits = 3;
-        while millis % 10 == 0 {
-            millis /= 10;
-            digits -= 1;
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if v.is_nan() {
+            "NaN".into()
+        } else if v.is_infinite() {
+            if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        } else {
+            format!("{v}")
         }
-        let frac = crate::text::int(millis);
-        out.push('.');
-        for _ in frac.len()..digits {
-            out.push('0');
-        }
-        out.push_str(&frac);
     }
-    out
 }
 
 /// "`must …, got v`": one function for every numeric check, not one inlined message per check.
 #[inline(never)]
 fn got(field: &'static str, must: &str, v: f64) -> OptionsError {
-    OptionsError::new(field, cat!(must, v))
+    OptionsError::new(field, format!("{must}{}", num(v)))
 }
 
-/// `v.fract() == 0.0` for a finite `v >= 0`, without std: from 2^53 on every `f64` is whole.
+/// `v` is a whole number (and finite).
 fn is_whole(v: f64) -> bool {
-    v >= 9_007_199_254_740_992.0 || v == (v as u64) as f64
+    v.is_finite() && v.fract() == 0.0
 }
 
 /// Browsers clamp longer `setTimeout` delays to 1 ms; a larger delay is treated as "never".
@@ -330,11 +311,7 @@ impl<F: Clone> PartialOptions<F> {
         if let Some((key, _)) = params.iter().find(|(k, _)| k == "event" || k == "token") {
             return Err(OptionsError::new(
                 "params",
-                cat!(
-                    "must not set `",
-                    key,
-                    "`: the client adds it (from eventName and the token option)"
-                ),
+                format!("must not set `{key}`: the client adds it (from eventName and the token option)"),
             ));
         }
         let initial = ms("reconnectInterval", self.reconnect_interval, 1000.0)?;

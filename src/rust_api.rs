@@ -65,15 +65,11 @@
 //!   the socket carries on; a Rust closure that panics aborts the whole WebAssembly instance, which
 //!   nothing can catch. Handle errors inside your callbacks instead of unwrapping.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use alloc::rc::Rc;
-use core::cell::{Cell, RefCell};
-use core::fmt;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
-#[cfg(feature = "serde")]
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -289,7 +285,7 @@ impl fmt::Display for SocketError {
     }
 }
 
-impl core::error::Error for SocketError {}
+impl std::error::Error for SocketError {}
 
 /// Given to [`SocketBuilder::on_close`] each time the connection closes.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,8 +317,7 @@ type TypedHandler = Box<dyn FnMut(Result<JsValue, SocketError>)>;
 
 enum MessageHandler {
     Raw(RawHandler),
-    // Built only by `on_json` (feature `serde`).
-    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    // Built by `on_json`.
     Typed(TypedHandler),
 }
 
@@ -613,7 +608,6 @@ impl SocketBuilder {
     ///     },
     /// );
     /// ```
-    #[cfg(feature = "serde")]
     pub fn on_json<T, F>(mut self, mut f: F) -> Self
     where
         T: DeserializeOwned + 'static,
@@ -1021,7 +1015,6 @@ impl Socket {
     /// # Ok(())
     /// # }
     /// ```
-    #[cfg(feature = "serde")]
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SocketError> {
         let serializer = serde_wasm_bindgen::Serializer::json_compatible();
         let js = value
@@ -1095,7 +1088,7 @@ impl Socket {
         if code != 1000 && !(3000..=4999).contains(&code) {
             return Err(SocketError::Options {
                 field: "close_with".into(),
-                problem: cat!("code must be 1000 or in 3000..=4999, got ", code),
+                problem: format!("code must be 1000 or in 3000..=4999, got {code}"),
             });
         }
         if reason.len() > 123 {

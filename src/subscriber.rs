@@ -4,10 +4,7 @@
 //! an `onError` report of kind `"callback"` (or a console error if `onError` itself throws), and the
 //! socket and every other subscriber carry on.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use core::cell::Cell;
+use std::cell::Cell;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -98,7 +95,7 @@ impl Subscriber {
             if let Err(cause) = guarded::call2(f, arg1, arg2) {
                 self.error(&errors::make(
                     ErrorKind::Callback,
-                    &cat!("the ", name, " hook threw"),
+                    &format!("the {name} hook threw"),
                     Some(&cause),
                 ));
             }

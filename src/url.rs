@@ -4,10 +4,7 @@
 //! them with `encodeURIComponent`, so we encode byte for byte the same way: a server that decodes what
 //! that client sends decodes what we send.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
-use core::fmt;
+use std::fmt;
 
 /// Why a URL cannot be used for a WebSocket; the message names the problem for a `TypeError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,25 +27,13 @@ impl UrlError {
     pub fn message(&self) -> String {
         match self {
             UrlError::Empty => "url is empty".into(),
-            UrlError::Scheme(u) => cat!(
-                "url \"",
-                u,
-                "\" is not a WebSocket URL: use ws://, wss:// or a page-relative path"
-            ),
-            UrlError::NoBase(u) => cat!(
-                "url \"",
-                u,
-                "\" is relative but there is no page location to resolve it against"
-            ),
-            UrlError::NoHost(u) => cat!("url \"", u, "\" has no host"),
+            UrlError::Scheme(u) => format!("url \"{u}\" is not a WebSocket URL: use ws://, wss:// or a page-relative path"),
+            UrlError::NoBase(u) => format!("url \"{u}\" is relative but there is no page location to resolve it against"),
+            UrlError::NoHost(u) => format!("url \"{u}\" has no host"),
             UrlError::Reserved("token") => "url already has a `token` query parameter: pass the \
                 token with the `token` option (kept out of logs and errors) and remove it from the url"
                 .into(),
-            UrlError::Reserved(key) => cat!(
-                "url already has an `",
-                key,
-                "` query parameter: the event comes from socket()'s eventName; remove it from the url"
-            ),
+            UrlError::Reserved(key) => format!("url already has an `{key}` query parameter: the event comes from socket()'s eventName; remove it from the url"),
         }
     }
 }
@@ -118,7 +103,7 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
             return Err(UrlError::NoHost(shown(url)));
         }
-        return Ok(cat!(ws_scheme, "://", rest));
+        return Ok(format!("{ws_scheme}://{rest}"));
     }
     let page = page.ok_or_else(|| UrlError::NoBase(shown(url)))?;
     let (page_scheme, page_rest) =
@@ -142,7 +127,7 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         .unwrap_or(page_rest.len());
     let authority = page_rest.get(..authority_end).unwrap_or_default();
     if let Some(net) = url.strip_prefix("//") {
-        return Ok(cat!(ws_scheme, "://", net));
+        return Ok(format!("{ws_scheme}://{net}"));
     }
     let after = page_rest.get(authority_end..).unwrap_or_default();
     let path_end = after
@@ -153,21 +138,24 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
     let path = if url.starts_with('/') {
         url.to_string()
     } else if url.starts_with('?') {
-        cat!(if page_path.is_empty() { "/" } else { page_path }, url)
+        format!(
+            "{}{url}",
+            if page_path.is_empty() { "/" } else { page_path }
+        )
     } else {
         let dir = match page_path.bytes().rposition(|b| b == b'/') {
             Some(i) => page_path.get(..=i).unwrap_or("/"),
             None => "/",
         };
-        cat!(dir, url)
+        format!("{dir}{url}")
     };
-    Ok(cat!(ws_scheme, "://", authority, path))
+    Ok(format!("{ws_scheme}://{authority}{path}"))
 }
 
 /// The URL as an error may quote it: without its query, which may hold a token.
 fn shown(url: &str) -> String {
     match url.bytes().position(|b| b == b'?') {
-        Some(i) => cat!(url.get(..i).unwrap_or_default(), "?…"),
+        Some(i) => format!("{}?…", url.get(..i).unwrap_or_default()),
         None => url.into(),
     }
 }

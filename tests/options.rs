@@ -111,7 +111,7 @@ fn every_bad_value_names_its_option() {
 }
 
 #[test]
-fn numbers_print_without_float_formatting() {
+fn numbers_print_as_javascript_writes_them() {
     assert_eq!(num(3000.0), "3000");
     assert_eq!(num(-1.0), "-1");
     assert_eq!(num(0.5), "0.5");
@@ -119,7 +119,8 @@ fn numbers_print_without_float_formatting() {
     assert_eq!(num(0.05), "0.05");
     assert_eq!(num(2.007), "2.007");
     assert_eq!(num(0.1), "0.1");
-    assert_eq!(num(7.0004), "7");
+    assert_eq!(num(7.0004), "7.0004");
+    assert_eq!(num(1000.0000000001), "1000.0000000001");
     assert_eq!(num(f64::NAN), "NaN");
     assert_eq!(num(f64::INFINITY), "Infinity");
 }

@@ -665,10 +665,6 @@ fn pkg(ctx: &Ctx) -> Result<Sizes> {
             "--release",
             "--target",
             WASM_TARGET,
-            // No std in the wasm: the crate's own panic handler and allocator (see src/bare.rs).
-            "--no-default-features",
-            "--features",
-            "js,bare",
         ])
         .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo"))?;
     let wasm_in = ctx

@@ -89,7 +89,15 @@ export function claim(token, key) {
   } catch (_) { return undefined; }
 }
 
-export function href() { return globalThis.location?.href; }
+// new URL(url, location.href).href without its fragment (the browser's own URL parser resolves a
+// page-relative reference), else undefined: no page location, or no URL comes out.
+export function page_url(url) {
+  try {
+    const u = new URL(url, globalThis.location.href);
+    u.hash = "";
+    return u.href;
+  } catch (_) { return undefined; }
+}
 export function visible() { return globalThis.document?.visibilityState === "visible"; }
 export function listen(n, f) { globalThis.addEventListener?.(n, f); }
 export function listen_doc(n, f) { globalThis.document?.addEventListener(n, f); }

@@ -43,8 +43,8 @@ extern "C" {
     pub fn close_event(code: u16, reason: &str) -> JsValue;
     /// `console.error(a, b)` (`b` left out when undefined) or `console.log(a)`; never throws.
     pub fn log(error: bool, a: &JsValue, b: &JsValue);
-    #[wasm_bindgen(js_name = href)]
-    fn href_value() -> JsValue;
+    #[wasm_bindgen(js_name = page_url)]
+    fn page_url_value(url: &str) -> JsValue;
     /// The string claim `key` of the JWT `token`, else `undefined`; never throws.
     #[wasm_bindgen(js_name = claim)]
     fn claim_value(token: &str, key: &str) -> JsValue;
@@ -85,10 +85,11 @@ pub enum Kind {
     Instance,
 }
 
-/// `location.href`, if the page has a location. Taken as a `JsValue`: a `String` return would
-/// bring wasm-bindgen's owned-slice conversion into the wasm for this one call.
-pub fn href() -> Option<String> {
-    href_value().as_string()
+/// `url` resolved against the page by the browser's URL parser (`new URL(url, location.href)`),
+/// without fragment; `None` without a page location or when no URL comes out. For
+/// [`crate::url::resolve`].
+pub fn page_url(url: &str) -> Option<String> {
+    page_url_value(url).as_string()
 }
 
 /// The string claim `key` of `token` if it is a JWT. Read with the browser's `atob`,

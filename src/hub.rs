@@ -23,7 +23,6 @@ use crate::subscriber::Subscriber;
 use crate::url;
 use std::cell::RefCell;
 
-#[derive(Default)]
 struct Hub {
     defaults: PartialOptions<Function>,
     /// Every live connection; shared ones are found by `share_key`. A handful per page, so a `Vec`
@@ -34,6 +33,15 @@ struct Hub {
 }
 
 impl Hub {
+    const fn new() -> Self {
+        Hub {
+            defaults: PartialOptions::none(),
+            conns: Vec::new(),
+            next_sub: 0,
+            lifecycle: None,
+        }
+    }
+
     /// The live connection for `key` whose token comes from the same source as `token`.
     fn find(&self, key: &str, token: &Token<Function>) -> Option<Rc<Connection>> {
         self.conns
@@ -56,7 +64,7 @@ fn same_source(a: &Token<Function>, b: &Token<Function>) -> bool {
 }
 
 thread_local! {
-    static HUB: RefCell<Hub> = RefCell::default();
+    static HUB: RefCell<Hub> = const { RefCell::new(Hub::new()) };
 }
 
 /// Runs `f` on the hub; never call user code inside (see the module docs).
@@ -113,7 +121,7 @@ pub fn configure(merged: PartialOptions<Function>) -> Result<(), JsValue> {
         .check()
         .map_err(|e| errors::type_error(&e.message()))?;
     if let Some(u) = &merged.url {
-        url::resolve(u, host::href().as_deref())
+        url::resolve(u, host::page_url)
             .map_err(|e| errors::type_error(&format!("option `url`: {}", e.message())))?;
     }
     hub(|h| h.defaults = merged);
@@ -130,7 +138,7 @@ pub fn subscribe(
     let opts = merged
         .resolve()
         .map_err(|e| errors::type_error(&e.message()))?;
-    let base = url::resolve(&opts.url, host::href().as_deref())
+    let base = url::resolve(&opts.url, host::page_url)
         .map_err(|e| errors::type_error(&format!("option `url`: {}", e.message())))?;
     let key = opts
         .share

@@ -458,20 +458,6 @@ fn function_slot(o: &mut PartialOptions<Function>, opt: Opt) -> Option<&mut Opti
     })
 }
 
-/// `String(n)` for a number, as the classic client's URL would carry it: `JSON.stringify` writes
-/// a finite number with the same digits (`0.1234`, `1e+21`); NaN and the infinities, which it
-/// would turn into `null`, are spelled out.
-fn number_text(n: &JsValue) -> String {
-    match n.as_f64() {
-        Some(v) if v.is_finite() => json_stringify(n)
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Some(v) => crate::options::num(v),
-        None => String::new(),
-    }
-}
-
 /// `Object.keys(o)`.
 fn own_keys(o: &JsValue) -> Vec<String> {
     let keys = Object::keys(o.unchecked_ref::<Object>());
@@ -556,7 +542,8 @@ impl Field {
         for k in own_keys(&self.value) {
             let s = match host::read(&self.value, &k) {
                 Some((Kind::String, s)) => s.as_string(),
-                Some((Kind::Number, n)) => Some(number_text(&n)),
+                // `String(n)`, as the classic client's URL would carry it (`0.1234`, `1e+21`).
+                Some((Kind::Number, n)) => n.as_f64().map(crate::options::num),
                 Some((Kind::Bool, b)) => b.as_bool().map(|b| b.to_string()),
                 _ => None,
             };

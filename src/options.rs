@@ -66,6 +66,13 @@ pub struct Hooks<F> {
 
 impl<F> Default for Hooks<F> {
     fn default() -> Self {
+        Self::none()
+    }
+}
+
+impl<F> Hooks<F> {
+    /// No hooks (`const`, for module-wide state).
+    pub const fn none() -> Self {
         Hooks {
             on_open: None,
             on_close: None,
@@ -121,6 +128,13 @@ pub struct PartialOptions<F> {
 
 impl<F> Default for PartialOptions<F> {
     fn default() -> Self {
+        Self::none()
+    }
+}
+
+impl<F> PartialOptions<F> {
+    /// Nothing given (`const`, for module-wide state).
+    pub const fn none() -> Self {
         PartialOptions {
             url: None,
             token: None,
@@ -139,7 +153,7 @@ impl<F> Default for PartialOptions<F> {
             share: None,
             should_reconnect: None,
             debug: None,
-            hooks: Hooks::default(),
+            hooks: Hooks::none(),
         }
     }
 }

@@ -711,8 +711,7 @@ impl SocketBuilder {
             });
         }
         let url = self.opts.url.clone().unwrap_or_default();
-        url::resolve(&url, crate::host::href().as_deref())
-            .map_err(|e| SocketError::Url(e.to_string()))?;
+        url::resolve(&url, crate::host::page_url).map_err(|e| SocketError::Url(e.to_string()))?;
         let mut opts = self.opts;
         let live = Rc::new(Cell::new(true));
         let mut closures = Closures::default();

@@ -74,9 +74,11 @@ pub fn encode_uri_component(s: &str) -> String {
 
 /// Turns the `url` option into an absolute `ws:`/`wss:` URL without fragment.
 ///
-/// `page` is the page's `location.href` (http/https); a path is resolved against it the way a browser
-/// would, with http mapped to ws and https to wss, so a page served through a dev proxy works unchanged.
-pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
+/// `ws:`/`wss:` URLs are checked here. Anything else without a scheme is a reference relative to
+/// the page: `join` resolves it (in the browser, the platform's own URL parser:
+/// `new URL(url, location.href)`; `None` where there is no page, or no URL comes out), and the
+/// page's http maps to ws, https to wss, so a page served through a dev proxy works unchanged.
+pub fn resolve(url: &str, join: impl FnOnce(&str) -> Option<String>) -> Result<String, UrlError> {
     let url = trim(url);
     if url.is_empty() {
         return Err(UrlError::Empty);
@@ -105,51 +107,19 @@ pub fn resolve(url: &str, page: Option<&str>) -> Result<String, UrlError> {
         }
         return Ok(format!("{ws_scheme}://{rest}"));
     }
-    let page = page.ok_or_else(|| UrlError::NoBase(shown(url)))?;
-    let (page_scheme, page_rest) =
-        split_scheme(page).ok_or_else(|| UrlError::NoBase(shown(url)))?;
-    let is = |name: &str| page_scheme.eq_ignore_ascii_case(name);
+    let no_base = || UrlError::NoBase(shown(url));
+    let joined = join(url).ok_or_else(no_base)?;
+    let (scheme, rest) = split_scheme(&joined).ok_or_else(no_base)?;
+    let is = |name: &str| scheme.eq_ignore_ascii_case(name);
     let ws_scheme = if is("https") || is("wss") {
         "wss"
     } else if is("http") || is("ws") {
         "ws"
     } else {
-        return Err(UrlError::NoBase(shown(url)));
+        return Err(no_base());
     };
-    let page_rest = page_rest
-        .strip_prefix("//")
-        .ok_or_else(|| UrlError::NoBase(shown(url)))?;
-    // Byte searches and `get` rather than `find`/indexing: the positions are at ASCII bytes, and
-    // no slicing panic path (with its formatting code) ends up in the wasm.
-    let authority_end = page_rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(page_rest.len());
-    let authority = page_rest.get(..authority_end).unwrap_or_default();
-    if let Some(net) = url.strip_prefix("//") {
-        return Ok(format!("{ws_scheme}://{net}"));
-    }
-    let after = page_rest.get(authority_end..).unwrap_or_default();
-    let path_end = after
-        .bytes()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .unwrap_or(after.len());
-    let page_path = after.get(..path_end).unwrap_or_default();
-    let path = if url.starts_with('/') {
-        url.to_string()
-    } else if url.starts_with('?') {
-        format!(
-            "{}{url}",
-            if page_path.is_empty() { "/" } else { page_path }
-        )
-    } else {
-        let dir = match page_path.bytes().rposition(|b| b == b'/') {
-            Some(i) => page_path.get(..=i).unwrap_or("/"),
-            None => "/",
-        };
-        format!("{dir}{url}")
-    };
-    Ok(format!("{ws_scheme}://{authority}{path}"))
+    // The joined URL has no fragment: `url` had none, and the join drops the page's.
+    Ok(format!("{ws_scheme}:{rest}"))
 }
 
 /// The URL as an error may quote it: without its query, which may hold a token.
@@ -297,99 +267,125 @@ mod tests {
         );
     }
 
+    /// A stand-in for the browser's `new URL(url, page)` in these native tests: it answers the
+    /// references the tests give (the browser tests check the real parser).
+    fn page(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |url| {
+            let joined = pairs.iter().find(|(u, _)| *u == url).map(|(_, j)| j);
+            Some(
+                joined
+                    .unwrap_or_else(|| panic!("join asked for {url:?}"))
+                    .to_string(),
+            )
+        }
+    }
+
+    fn no_page(_: &str) -> Option<String> {
+        None
+    }
+
     #[test]
-    fn resolves_paths_against_the_page() {
-        let page = Some("https://example.com:8443/app/index.html?q=1#top");
+    fn resolves_paths_against_the_page_with_its_scheme_made_ws() {
+        let join = page(&[
+            ("/ws/events", "https://example.com:8443/ws/events"),
+            ("ws/events", "https://example.com:8443/app/ws/events"),
+            ("//other:1/x", "https://other:1/x"),
+            ("/echo", "http://127.0.0.1:8080/echo"),
+            ("/p", "HTTPS://h:1/p"),
+            ("/file", "file:///file"),
+        ]);
         assert_eq!(
-            resolve("/ws/events", page).as_deref(),
+            resolve("/ws/events", &join).as_deref(),
             Ok("wss://example.com:8443/ws/events")
         );
         assert_eq!(
-            resolve("ws/events", page).as_deref(),
+            resolve("ws/events", &join).as_deref(),
             Ok("wss://example.com:8443/app/ws/events")
         );
         assert_eq!(
-            resolve("//other:1/x", page).as_deref(),
+            resolve("//other:1/x", &join).as_deref(),
             Ok("wss://other:1/x")
         );
         assert_eq!(
-            resolve("/echo", Some("http://127.0.0.1:8080")).as_deref(),
+            resolve("/echo", &join).as_deref(),
+            Ok("ws://127.0.0.1:8080/echo")
+        );
+        assert_eq!(resolve("/p", &join).as_deref(), Ok("wss://h:1/p"));
+        assert!(matches!(resolve("/file", &join), Err(UrlError::NoBase(_))));
+        // The fragment goes before the page sees the reference.
+        assert_eq!(
+            resolve(" /echo#x", &join).as_deref(),
             Ok("ws://127.0.0.1:8080/echo")
         );
     }
 
     #[test]
     fn accepts_ws_and_wss_and_drops_fragments() {
-        assert_eq!(resolve("WS://h:1/p#f", None).as_deref(), Ok("ws://h:1/p"));
         assert_eq!(
-            resolve(" wss://h/p?a=1 ", None).as_deref(),
+            resolve("WS://h:1/p#f", no_page).as_deref(),
+            Ok("ws://h:1/p")
+        );
+        assert_eq!(
+            resolve(" wss://h/p?a=1 ", no_page).as_deref(),
             Ok("wss://h/p?a=1")
         );
         // What the browser's URL parser strips: C0 controls and spaces, not Unicode spaces.
         assert_eq!(
-            resolve("\t\n\u{0}WsS://h/p\r ", None).as_deref(),
+            resolve("\t\n\u{0}WsS://h/p\r ", no_page).as_deref(),
             Ok("wss://h/p")
         );
         assert_eq!(trim("\u{a0}ws://h\u{3000}"), "\u{a0}ws://h\u{3000}");
         assert_eq!(trim(" \t "), "");
-        assert_eq!(resolve(" \n", None), Err(UrlError::Empty));
-        assert_eq!(
-            resolve("/p", Some("HTTPS://h:1/x")).as_deref(),
-            Ok("wss://h:1/p")
-        );
+        assert_eq!(resolve(" \n", no_page), Err(UrlError::Empty));
     }
 
     #[test]
     fn refuses_event_and_token_in_the_url_and_never_quotes_a_query() {
-        let page = Some("http://p/");
         assert_eq!(
-            resolve("ws://h/ws/events?event=x", None),
+            resolve("ws://h/ws/events?event=x", no_page),
             Err(UrlError::Reserved("event"))
         );
         assert_eq!(
-            resolve("/ws/events?a=1&token=secret", page),
+            resolve("/ws/events?a=1&token=secret", no_page),
             Err(UrlError::Reserved("token"))
         );
         assert_eq!(
-            resolve("ws://h/ws/events?events=1&tokens&x=event", None).as_deref(),
+            resolve("ws://h/ws/events?events=1&tokens&x=event", no_page).as_deref(),
             Ok("ws://h/ws/events?events=1&tokens&x=event")
         );
         let token_msg = UrlError::Reserved("token").message();
         assert!(token_msg.contains("`token` option"), "{token_msg}");
         // Other errors quote the URL without its query: it may hold a token.
-        let e = resolve("http://h/ws?t=secret", None).unwrap_err();
+        let e = resolve("http://h/ws?t=secret", no_page).unwrap_err();
         assert_eq!(e, UrlError::Scheme("http://h/ws?…".into()));
         assert!(!e.message().contains("secret"));
     }
 
     #[test]
     fn rejects_what_a_websocket_cannot_open() {
-        assert_eq!(resolve("", None), Err(UrlError::Empty));
+        assert_eq!(resolve("", no_page), Err(UrlError::Empty));
         assert!(matches!(
-            resolve("http://h/", None),
+            resolve("http://h/", no_page),
             Err(UrlError::Scheme(_))
         ));
-        assert!(matches!(resolve("ws:///p", None), Err(UrlError::NoHost(_))));
-        assert!(matches!(resolve("ws:h", None), Err(UrlError::NoHost(_))));
-        assert!(matches!(resolve("/p", None), Err(UrlError::NoBase(_))));
+        assert!(matches!(
+            resolve("ws:///p", no_page),
+            Err(UrlError::NoHost(_))
+        ));
+        assert!(matches!(resolve("ws:h", no_page), Err(UrlError::NoHost(_))));
+        assert!(matches!(resolve("/p", no_page), Err(UrlError::NoBase(_))));
         // A scheme is a letter, then letters, digits, `+-.`; anything else makes a relative path.
         assert!(matches!(
-            resolve("a+b.c-9:x", None),
+            resolve("a+b.c-9:x", no_page),
             Err(UrlError::Scheme(_))
         ));
-        assert!(matches!(resolve(":x", None), Err(UrlError::NoBase(_))));
-        assert_eq!(
-            resolve("1ws://h", Some("http://p/d/")).as_deref(),
-            Ok("ws://p/d/1ws://h")
-        );
-        assert_eq!(
-            resolve("w_s://h", Some("http://p/")).as_deref(),
-            Ok("ws://p/w_s://h")
-        );
-        assert!(matches!(
-            resolve("/p", Some("file:///x")),
-            Err(UrlError::NoBase(_))
-        ));
+        assert!(matches!(resolve(":x", no_page), Err(UrlError::NoBase(_))));
+        let join = page(&[
+            ("1ws://h", "http://p/d/1ws://h"),
+            ("w_s://h", "http://p/w_s://h"),
+        ]);
+        assert_eq!(resolve("1ws://h", &join).as_deref(), Ok("ws://p/d/1ws://h"));
+        assert_eq!(resolve("w_s://h", &join).as_deref(), Ok("ws://p/w_s://h"));
         assert!(UrlError::Scheme("http://h".into())
             .to_string()
             .contains("ws://"));

@@ -408,6 +408,44 @@ async fn event_names_and_params_are_encoded_like_encode_uri_component() {
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
+/// Page-relative URLs go through the browser's own URL parser (`..` removed, spaces and non-ASCII
+/// percent-encoded), with the page's http(s) made ws(s), and get `event` and `token` after any
+/// query they have.
+#[wasm_bindgen_test]
+async fn page_relative_urls_are_resolved_by_the_browsers_url_parser() {
+    let _turn = serial().await;
+    for (given, reference) in [
+        ("../ev/ws?a=1#frag", "../ev/ws?a=1"),
+        (" ./a b/\u{fc} ", "./a b/\u{fc}"),
+        ("//127.0.0.1:9/x", "//127.0.0.1:9/x"),
+        ("?only=query", "?only=query"),
+    ] {
+        let expected = js(&format!(
+            "(() => {{ const u = new URL(\"{reference}\", location.href); \
+             u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'; return u.href }})()"
+        ))
+        .as_string()
+        .unwrap();
+        let sep = if expected.contains('?') { '&' } else { '?' };
+        let errors = Recorder::new();
+        let sub = socket(
+            &"e".into(),
+            &f(&Recorder::new()),
+            &opts(&[
+                ("url", js(&format!("\"{given}\""))),
+                ("onError", f(&errors)),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            sub.url().as_string().unwrap_or_default(),
+            format!("{expected}{sep}event=e&token="),
+            "url {given:?}"
+        );
+        sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    }
+}
+
 #[wasm_bindgen_test]
 async fn dropping_the_handle_keeps_the_subscription() {
     let _turn = serial().await;

@@ -1,5 +1,8 @@
 // The little test harness the page tests share: named checks printed as `ok - …` / `FAIL - …`,
-// counted for the summary line and the exit code.
+// counted for the summary line and the exit code; starting an event server and stopping it.
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 
 export function log(line) {
   process.stdout.write(`${line}\n`);
@@ -27,4 +30,59 @@ export async function check(name, fn) {
     log(`FAIL - ${name}: ${(e && e.message) || e}`);
     return false;
   }
+}
+
+// ---------------------------------------------------------------- servers and the browser
+
+/** Chromium's flags for these machines (no sandbox as root, no background network chatter). */
+export const CHROME_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-dev-shm-usage",
+];
+
+/** Stops a child process: SIGTERM, then SIGKILL if it is still there 3 s later. */
+export function stop(child) {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }, 3000).unref();
+  }
+}
+
+/**
+ * Starts `bin` (an event-server) with `args`; resolves with { child, base: "http://HOST:PORT" }
+ * from its first stdout line. The caller stops it with `stop(child)`; if it does not come up, it
+ * is stopped here.
+ */
+export function spawnEventServer(bin, args) {
+  return new Promise((resolve, reject) => {
+    log(`server: event-server ${args.join(" ")}`);
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const fail = (e) => {
+      stop(child);
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new Error("event-server printed no ready line within 20 s")), 20000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${bin}: ${e.message}`));
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`event-server exited early (${signal || code})`));
+    });
+    child.stderr.on("data", (d) => process.stderr.write(`[event-server] ${d}`));
+    createInterface({ input: child.stdout }).once("line", (line) => {
+      clearTimeout(timer);
+      const m = /^event-server listening on (http:\/\/\S+)$/.exec(line.trim());
+      if (m) resolve({ child, base: m[1] });
+      else fail(new Error(`unexpected first line: ${JSON.stringify(line)}`));
+    });
+  });
 }

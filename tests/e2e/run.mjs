@@ -8,13 +8,12 @@
 // checks below, each printed as `ok - ...` or `FAIL - ...`. Screenshots go to target/screenshots/.
 // Exits non-zero on any failure; the server and the browser are stopped in every case.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, log, sleep, tally } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, sleep, spawnEventServer, stop, tally } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -35,13 +34,7 @@ let browser = null;
 
 
 function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill("SIGTERM");
-    const s = server;
-    setTimeout(() => {
-      if (s.exitCode === null && s.signalCode === null) s.kill("SIGKILL");
-    }, 3000).unref();
-  }
+  stop(server);
 }
 
 async function cleanup() {
@@ -61,30 +54,12 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 }
 process.on("exit", stopServer);
 
-/** Starts the event server; resolves with its http://HOST:PORT from the first stdout line. */
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const args = ["--port", "0", "--static", DIST, "--simulate", "demo", "--simulate-every", "300"];
-    log(`server: ${BIN} ${args.join(" ")}`);
-    server = spawn(BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => reject(new Error("event-server printed no ready line within 20 s")), 20000);
-    server.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${BIN}: ${e.message}`));
-    });
-    server.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`event-server exited early (${signal || code})`));
-    });
-    server.stderr.on("data", (d) => process.stderr.write(`[event-server] ${d}`));
-    const lines = createInterface({ input: server.stdout });
-    lines.once("line", (line) => {
-      clearTimeout(timer);
-      const m = /^event-server listening on (http:\/\/\S+)$/.exec(line.trim());
-      if (m) resolve(m[1]);
-      else reject(new Error(`unexpected first line: ${JSON.stringify(line)}`));
-    });
-  });
+/** Starts the event server; resolves with its http://HOST:PORT. */
+async function startServer() {
+  const args = ["--port", "0", "--static", DIST, "--simulate", "demo", "--simulate-every", "300"];
+  const started = await spawnEventServer(BIN, args);
+  server = started.child;
+  return started.base;
 }
 
 async function api(base, method, p) {
@@ -116,15 +91,7 @@ async function main() {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-dev-shm-usage",
-    ],
+    args: CHROME_ARGS,
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -109,20 +109,18 @@ pub fn pkg(ctx: &Ctx) -> Result<Sizes> {
 /// `cargo build --release` of the library for the browser: the shipped features (the defaults),
 /// the release profile of Cargo.toml. Returns the path of the wasm.
 pub fn build_wasm(ctx: &Ctx) -> Result<PathBuf> {
-    // `strip = true` would also drop the `target_features` section that wasm-bindgen reads to
-    // learn which wasm features (reference types) it may use; wasm-opt strips the rest.
-    run(ctx
-        .cargo()
-        .args([
-            "build",
-            "-p",
-            "event-socket",
-            "--lib",
-            "--release",
-            "--target",
-            WASM_TARGET,
-        ])
-        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo"))?;
+    // Cargo.toml's release profile strips debug info only: wasm-bindgen reads the
+    // `target_features` section to learn which wasm features (reference types) it may use;
+    // wasm-opt strips the rest.
+    run(ctx.cargo().args([
+        "build",
+        "-p",
+        "event-socket",
+        "--lib",
+        "--release",
+        "--target",
+        WASM_TARGET,
+    ]))?;
     Ok(ctx
         .target_dir
         .join(WASM_TARGET)

@@ -594,6 +594,15 @@ impl Field {
     }
 }
 
+/// Tests only (feature `panic-probe`, never in pkg/): indexes an empty list, the kind of bug a
+/// panic is, so that a test can see what the console shows for one.
+#[cfg(feature = "panic-probe")]
+#[wasm_bindgen(js_name = panicProbe, skip_typescript)]
+pub fn panic_probe(index: u32) -> u32 {
+    let empty: Vec<u32> = Vec::new();
+    empty[index as usize]
+}
+
 /// Live closures and connections held by the module: the leak tests and the benchmark read it.
 #[wasm_bindgen(js_name = debugStats, unchecked_return_type = "{ closures: number; connections: number; memory: number }")]
 pub fn debug_stats() -> JsValue {

@@ -35,7 +35,7 @@ impl Sizes {
 
 pub fn pkg(ctx: &Ctx) -> Result<Sizes> {
     step("pkg: build the npm package into pkg/");
-    let wasm_in = build_wasm(ctx)?;
+    let wasm_in = build_wasm(ctx, &[])?;
     let out = ctx.root.join("pkg");
     bindgen(&wasm_in, &out)?;
     let wasm = out.join("event_socket_bg.wasm");
@@ -106,9 +106,9 @@ pub fn pkg(ctx: &Ctx) -> Result<Sizes> {
     })
 }
 
-/// `cargo build --release` of the library for the browser: the shipped features (the defaults),
-/// the release profile of Cargo.toml. Returns the path of the wasm.
-pub fn build_wasm(ctx: &Ctx) -> Result<PathBuf> {
+/// `cargo build --release` of the library for the browser: the shipped features (the defaults)
+/// and `extra` ones, the release profile of Cargo.toml. Returns the path of the wasm.
+pub fn build_wasm(ctx: &Ctx, extra: &[&str]) -> Result<PathBuf> {
     // Cargo.toml's release profile strips debug info only: wasm-bindgen reads the
     // `target_features` section to learn which wasm features (reference types) it may use;
     // wasm-opt strips the rest.
@@ -120,12 +120,26 @@ pub fn build_wasm(ctx: &Ctx) -> Result<PathBuf> {
         "--release",
         "--target",
         WASM_TARGET,
+        "--features",
+        &extra.join(","),
     ]))?;
     Ok(ctx
         .target_dir
         .join(WASM_TARGET)
         .join("release")
         .join("event_socket.wasm"))
+}
+
+/// For tests/e2e/panic.mjs: the release build with feature `panic-probe` (one more export, which
+/// panics), through wasm-bindgen and the same `wasm-opt`, into target/xtask/panic-probe/pkg.
+/// Never pkg/. Returns that directory.
+pub fn panic_probe(ctx: &Ctx) -> Result<PathBuf> {
+    step("panic probe: the release build plus an export that panics (target/xtask/panic-probe)");
+    let wasm_in = build_wasm(ctx, &["panic-probe"])?;
+    let out = ctx.target_dir.join("xtask").join("panic-probe").join("pkg");
+    bindgen(&wasm_in, &out)?;
+    optimize(ctx, &out.join("event_socket_bg.wasm"), Names::Strip)?;
+    Ok(out)
 }
 
 /// `wasm-bindgen --target web` of `wasm_in` into a fresh `out`.

@@ -21,7 +21,7 @@ pub fn size(ctx: &Ctx) -> Result {
     let shipped = pkg(ctx)?;
     step("size: the same wasm with function names, through twiggy");
     let dir = ctx.target_dir.join("xtask").join("size");
-    bindgen(&build_wasm(ctx)?, &dir)?;
+    bindgen(&build_wasm(ctx, &[])?, &dir)?;
     let wasm = dir.join("event_socket_bg.wasm");
     optimize(ctx, &wasm, Names::Keep)?;
     let out = Command::new("twiggy")

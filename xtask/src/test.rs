@@ -79,6 +79,11 @@ pub fn test(ctx: &Ctx) -> Result {
     step("package tests: node tests/e2e/package.mjs (npm pack, examples/ in headless Chromium)");
     node_tests(ctx, "package.mjs", &bin)?;
 
+    // Last: it leaves the probe build in cargo's output, which nothing after it reads.
+    crate::pkg::panic_probe(ctx)?;
+    step("panic hook: node tests/e2e/panic.mjs (a panic shows its message and location)");
+    node_tests(ctx, "panic.mjs", &bin)?;
+
     step("stop event-server");
     drop(server);
 
@@ -86,7 +91,7 @@ pub fn test(ctx: &Ctx) -> Result {
     println!(
         "== xtask test: ALL PASSED in {}s: native tests, {chrome_runs} browser test binar(y/ies) in \
          headless Chrome, pkg (wasm+js gzip {} B), the fault suite on pkg/, page tests, package \
-         tests",
+         tests, the panic hook",
         started.elapsed().as_secs(),
         sizes.gzip_total()
     );

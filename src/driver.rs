@@ -8,8 +8,9 @@
 //!   may throw: a JS exception would unwind through the loop and leave it marked as draining for
 //!   good, so user code and even the console are called through `src/host.js`'s guards.
 //! - Every browser resource has one owner: [`LiveSocket`] holds the socket and its four closures and
-//!   detaches them on drop, the timer slots hold gloo `Timeout`s (in [`Armed`]) that cancel on drop. Replacing
-//!   a socket or closing drops the old owner, so nothing of an abandoned socket reaches us again.
+//!   detaches them on drop, the timer slots hold gloo `Timeout`s (in [`Armed`]) that cancel on
+//!   drop. Replacing a socket or closing drops the old owner, so nothing of an abandoned socket
+//!   reaches us again.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -77,13 +78,17 @@ extern "C" {
 }
 
 /// An armed timer: gloo's `Timeout` (cancelled when dropped), counted while it is held.
-struct Armed(#[allow(dead_code)] Timeout);
+struct Armed {
+    _timeout: Timeout,
+}
 
 impl Armed {
     fn new(ms: f64, fire: impl FnOnce() + 'static) -> Self {
         count_closures(1);
         // Browsers treat delays beyond 2^31 - 1 ms as 0; the machine never asks for that much.
-        Armed(Timeout::new(ms.clamp(0.0, i32::MAX as f64) as u32, fire))
+        Armed {
+            _timeout: Timeout::new(ms.clamp(0.0, i32::MAX as f64) as u32, fire),
+        }
     }
 }
 

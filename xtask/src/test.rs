@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::pkg::pkg;
+use crate::pkg::{panic_probe, pkg};
 use crate::server::{build_server, start_server};
 use crate::tools::{ensure_tools, Tools};
 use crate::{run, show, step, Ctx, Result, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
@@ -80,7 +80,7 @@ pub fn test(ctx: &Ctx) -> Result {
     node_tests(ctx, "package.mjs", &bin)?;
 
     // Last: it leaves the probe build in cargo's output, which nothing after it reads.
-    crate::pkg::panic_probe(ctx)?;
+    panic_probe(ctx)?;
     step("panic hook: node tests/e2e/panic.mjs (a panic shows its message and location)");
     node_tests(ctx, "panic.mjs", &bin)?;
 

@@ -256,8 +256,13 @@ fn is_whole(v: f64) -> bool {
 /// Browsers clamp longer `setTimeout` delays to 1 ms; a larger delay is treated as "never".
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
+/// A delay option: given (checked) or its default.
 fn ms(field: &'static str, v: Option<f64>, default: f64) -> Result<f64, OptionsError> {
-    let v = v.unwrap_or(default);
+    checked_ms(field, v.unwrap_or(default))
+}
+
+/// A number of milliseconds >= 0, capped at what a browser timer takes.
+fn checked_ms(field: &'static str, v: f64) -> Result<f64, OptionsError> {
     if v.is_nan() || v < 0.0 {
         return Err(got(field, "must be a number of milliseconds >= 0, got ", v));
     }
@@ -328,9 +333,19 @@ impl<F: Clone> PartialOptions<F> {
                 format!("must not set `{key}`: the client adds it (from eventName and the token option)"),
             ));
         }
-        let initial = ms("reconnectInterval", self.reconnect_interval, 1000.0)?;
-        let max = ms("maxReconnectInterval", self.max_reconnect_interval, 30000.0)?;
-        let factor = self.backoff_factor.unwrap_or(2.0);
+        // The defaults of the options table live in one place: `Config::default()`.
+        let d = Config::default();
+        let initial = ms(
+            "reconnectInterval",
+            self.reconnect_interval,
+            d.backoff.initial,
+        )?;
+        let max = ms(
+            "maxReconnectInterval",
+            self.max_reconnect_interval,
+            d.backoff.max,
+        )?;
+        let factor = self.backoff_factor.unwrap_or(d.backoff.factor);
         if !(factor >= 1.0 && factor.is_finite()) {
             return Err(got(
                 "backoffFactor",
@@ -338,7 +353,7 @@ impl<F: Clone> PartialOptions<F> {
                 factor,
             ));
         }
-        let jitter = self.jitter.unwrap_or(0.5);
+        let jitter = self.jitter.unwrap_or(d.backoff.jitter);
         if !(0.0..=1.0).contains(&jitter) {
             return Err(got("jitter", "must be between 0 and 1, got ", jitter));
         }
@@ -354,10 +369,11 @@ impl<F: Clone> PartialOptions<F> {
                 ))
             }
         };
-        let min_uptime = ms("minUptime", self.min_uptime, 5000.0)?;
+        let min_uptime = ms("minUptime", self.min_uptime, d.min_uptime)?;
         let connect_timeout = match self.connect_timeout {
             Some(v) if v == f64::INFINITY || v == 0.0 => None,
-            v => Some(ms("connectTimeout", v, 10000.0)?),
+            Some(v) => Some(checked_ms("connectTimeout", v)?),
+            None => d.connect_timeout,
         };
         let (heartbeat, heartbeat_message) = match self.heartbeat.clone().flatten() {
             None => (None, String::new()),
@@ -386,7 +402,7 @@ impl<F: Clone> PartialOptions<F> {
             }
         };
         let queue_limit = match self.queue_limit {
-            None => 1000,
+            None => d.queue_limit,
             Some(v) if v == f64::INFINITY => usize::MAX,
             Some(v) if v >= 0.0 && is_whole(v) => v as usize,
             Some(v) => return Err(got("queueLimit", "must be a whole number >= 0, got ", v)),

@@ -1,7 +1,6 @@
 //! Options: defaults, layering and validation, natively.
 #![cfg(not(target_arch = "wasm32"))]
 
-use event_socket::machine::Config;
 use event_socket::options::*;
 
 fn with_url() -> PartialOptions<()> {
@@ -11,14 +10,86 @@ fn with_url() -> PartialOptions<()> {
     }
 }
 
+/// The default column of the README's options table, by option name.
+fn readme_defaults() -> Vec<(String, String)> {
+    let readme = include_str!("../README.md");
+    let table = readme
+        .split("### Options")
+        .nth(1)
+        .expect("the README has an Options section");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("| option |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let name = cells.first()?.trim_start_matches("| ").trim_matches('`');
+            Some((name.to_string(), cells.get(2)?.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The defaults are the documented numbers themselves, and the README's table says the same:
+/// changing a default in src/ or in the README alone fails here.
 #[test]
-fn defaults_match_the_options_table() {
+fn defaults_are_the_documented_ones() {
     let o = with_url().resolve().unwrap();
-    assert_eq!(o.config, Config::default());
-    assert_eq!(o.token, Token::Static(String::new()));
-    assert!(o.share);
-    assert_eq!(o.parse, ParseMode::Json);
-    assert_eq!(o.binary_type, BinaryType::ArrayBuffer);
+    let c = &o.config;
+    let documented = readme_defaults();
+    let doc = |name: &str| {
+        documented
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.as_str())
+            .unwrap_or_else(|| panic!("no `{name}` row in the README's options table"))
+    };
+    let cases: [(&str, String, &str); 13] = [
+        ("token", format!("{:?}", o.token), "`\"\"`"),
+        ("reconnectInterval", c.backoff.initial.to_string(), "1000"),
+        ("maxReconnectInterval", c.backoff.max.to_string(), "30000"),
+        ("backoffFactor", c.backoff.factor.to_string(), "2"),
+        ("jitter", c.backoff.jitter.to_string(), "0.5"),
+        ("maxRetries", format!("{:?}", c.max_retries), "Infinity"),
+        ("minUptime", c.min_uptime.to_string(), "5000"),
+        (
+            "connectTimeout",
+            format!("{:?}", c.connect_timeout),
+            "10000",
+        ),
+        ("heartbeat", format!("{:?}", c.heartbeat), "null"),
+        ("queueLimit", c.queue_limit.to_string(), "1000"),
+        ("parse", format!("{:?}", o.parse), "`\"json\"`"),
+        (
+            "binaryType",
+            format!("{:?}", o.binary_type),
+            "`\"arraybuffer\"`",
+        ),
+        ("share", o.share.to_string(), "true"),
+    ];
+    let code = [
+        "Static(\"\")",
+        "1000",
+        "30000",
+        "2",
+        "0.5",
+        "None",
+        "5000",
+        "Some(10000.0)",
+        "None",
+        "1000",
+        "Json",
+        "ArrayBuffer",
+        "true",
+    ];
+    for ((name, got, readme), want) in cases.iter().zip(code) {
+        assert_eq!(got, want, "the default of `{name}` in src/");
+        assert_eq!(doc(name), *readme, "the README's default for `{name}`");
+    }
+    assert!(!o.debug, "debug is off by default");
+    assert_eq!(doc("debug"), "false");
+    assert_eq!(o.params, Vec::<(String, String)>::new());
+    assert_eq!(doc("params"), "`{}`");
 }
 
 #[test]

@@ -192,12 +192,20 @@ impl Drop for Serial {
     }
 }
 
-/// Waits for the previous test to finish (at most 60 s: a test that panicked never releases).
+/// Waits for the previous test to finish. A test that panics never drops its `Serial` (a panic in
+/// wasm is a trap: nothing unwinds), so a panic hook, chained in front of the test runner's own,
+/// gives the turn back: one failure stays one failure instead of stalling every test after it.
 pub async fn serial() -> Serial {
-    let mut waited = 0;
-    while BUSY.with(|b| b.get()) && waited < 60_000 {
+    static RELEASE_ON_PANIC: std::sync::Once = std::sync::Once::new();
+    RELEASE_ON_PANIC.call_once(|| {
+        let runner = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            BUSY.with(|b| b.set(false));
+            runner(info);
+        }));
+    });
+    while BUSY.with(|b| b.get()) {
         sleep(10).await;
-        waited += 10;
     }
     BUSY.with(|b| b.set(true));
     Serial

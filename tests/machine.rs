@@ -504,12 +504,17 @@ proptest! {
         let mut accepted: Vec<u32> = Vec::new();
         let mut user_closed = false;
         let mut now = 0.0;
-        // Accepted messages reported as unsent (closed with a queue) leave the expected list.
+        // Accepted messages reported as unsent (closed with a queue) leave the expected list: the
+        // reports must count exactly those accepted and not delivered.
         let mut unsent_reports = 0usize;
+        // Offline: the machine waits for `online` instead of retrying (spends no retries).
+        let mut offline = false;
         let apply = |a: Vec<Action<u32>>, live: &mut Vec<u64>, timers: &mut std::collections::HashMap<TimerKind, u64>, delivered: &mut Vec<u32>, unsent: &mut usize| {
             for act in a {
-                if let Action::Notify(Note::Error { kind: ErrorKind::Unsent, .. }) = act {
-                    *unsent += 1;
+                if let Action::Notify(Note::Error { kind: ErrorKind::Unsent, message }) = &act {
+                    // "{n} queued message(s) were never sent: …" (never 0: no report then).
+                    let n: usize = message.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+                    *unsent += n;
                 }
                 match act {
                     Action::OpenSocket { socket } => live.push(socket),
@@ -525,6 +530,7 @@ proptest! {
         apply(a, &mut live, &mut timers, &mut delivered, &mut unsent_reports);
             if unsent_reports > 0 {
                 prop_assert_eq!(m.queued(), 0);
+                prop_assert_eq!(unsent_reports, accepted.len() - delivered.len(), "unsent count");
                 accepted.truncate(delivered.len());
                 unsent_reports = 0;
             }
@@ -552,6 +558,7 @@ proptest! {
                     apply(a, &mut live, &mut timers, &mut delivered, &mut unsent_reports);
             if unsent_reports > 0 {
                 prop_assert_eq!(m.queued(), 0);
+                prop_assert_eq!(unsent_reports, accepted.len() - delivered.len(), "unsent count");
                 accepted.truncate(delivered.len());
                 unsent_reports = 0;
             }
@@ -559,14 +566,15 @@ proptest! {
                 }
                 Step::UserClose => { user_closed = true; Input::Close { code: 1000, reason: String::new() } }
                 Step::Reconnect => { if user_closed { continue } Input::Reconnect }
-                Step::Offline => Input::Offline,
-                Step::Online => Input::Online,
+                Step::Offline => { offline = true; Input::Offline }
+                Step::Online => { offline = false; Input::Online }
                 Step::Visible => Input::Visible,
             };
             let a = run(&mut m, input);
             apply(a, &mut live, &mut timers, &mut delivered, &mut unsent_reports);
             if unsent_reports > 0 {
                 prop_assert_eq!(m.queued(), 0);
+                prop_assert_eq!(unsent_reports, accepted.len() - delivered.len(), "unsent count");
                 accepted.truncate(delivered.len());
                 unsent_reports = 0;
             }
@@ -576,6 +584,13 @@ proptest! {
             if m.state() == State::Closed {
                 prop_assert_eq!(m.armed_timers(), 0, "a timer outlived close()");
                 prop_assert!(live.is_empty());
+            } else {
+                // Liveness: short of closing for good, there is always a way back: a socket, a
+                // retry timer, or (offline) the page's `online` event.
+                prop_assert!(
+                    m.live_socket().is_some() || m.armed_timer(TimerKind::Retry).is_some() || offline,
+                    "stuck in {:?}: no socket, no retry timer, online", m.state()
+                );
             }
         }
         // Delivered messages are a prefix of accepted ones, in order, never twice.

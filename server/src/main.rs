@@ -32,35 +32,47 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening before the ready line: a supervisor (or a test) may send SIGTERM as soon as it
+    // reads it, and a signal that arrives before the listener is installed kills the process
+    // instead of shutting it down.
+    let signalled = shutdown_signal();
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "event-server listening on {}", server.http_url());
         let _ = writeln!(out, "dev token (instance \"demo\"): {token}");
         let _ = out.flush();
     }
-    wait_for_signal().await;
+    signalled.await;
     server.shutdown();
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+/// SIGTERM or SIGINT (Ctrl-C), listened for from this call on; the future resolves on the first.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let next = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
                 }
+                None => std::future::pending().await,
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        };
+        tokio::select! {
+            _ = next(term) => {}
+            _ = next(int) => {}
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

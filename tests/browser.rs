@@ -217,8 +217,9 @@ async fn close_while_waiting_to_retry_never_reconnects() {
 #[wasm_bindgen_test]
 async fn a_rejected_token_is_reported_and_retried_with_backoff_not_in_a_tight_loop() {
     let _turn = serial().await;
-    control("/control/reset").await;
+    let attempts_before = get(&stats().await, "attempts").as_f64().unwrap_or(0.0);
     let errors = Recorder::new();
+    let retries = Recorder::new();
     let sub = socket(
         &"messages.upsert".into(),
         &f(&Recorder::new()),
@@ -226,16 +227,28 @@ async fn a_rejected_token_is_reported_and_retried_with_backoff_not_in_a_tight_lo
             "not-a-jwt",
             &[
                 ("onError", f(&errors)),
+                ("onReconnect", f(&retries)),
                 ("maxReconnectInterval", 10000.into()),
             ],
         ),
     )
     .unwrap();
-    sleep(1700).await;
-    let attempts = get(&stats().await, "attempts").as_f64().unwrap_or(0.0);
+    // Four refused attempts, then compare what the client decided with what the server saw
+    // between the two readings: counts of events, not a time window a loaded machine stretches.
+    wait_for("four refused attempts", 10_000, || errors.len() >= 4).await;
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    // 100, 200, 400, 800 ms: the first attempt and at most 4 retries fit in 1.7 s.
-    assert!((2.0..=5.0).contains(&attempts), "attempts: {attempts}");
+    let attempts = get(&stats().await, "attempts").as_f64().unwrap_or(0.0) - attempts_before;
+    let delays: Vec<f64> = (0..retries.len())
+        .map(|i| get(&retries.arg(i), "delay").as_f64().unwrap_or(-1.0))
+        .collect();
+    // Backoff, not a tight loop: 100, 200, 400, 800 ms (jitter 0) between attempts, and the server
+    // saw one attempt per reported failure (one more if an attempt was on its way at close()).
+    assert_eq!(&delays[..3], &[100.0, 200.0, 400.0], "delays {delays:?}");
+    let reported = errors.len() as f64;
+    assert!(
+        attempts == reported || attempts == reported + 1.0,
+        "the server saw {attempts} attempts for {reported} reported failures"
+    );
     assert!(
         errors.kinds().iter().all(|k| k == "connect"),
         "{:?}",
@@ -502,8 +515,7 @@ async fn same_event_and_token_share_one_socket() {
     wait_for("the other keeps receiving", 3000, || b.len() == 2).await;
     assert_eq!(a.len(), 1);
     s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    sleep(200).await;
-    assert_eq!(open_count("shared", "messages.upsert").await, 0.0);
+    wait_open_count("shared", "messages.upsert", 0.0).await;
 }
 
 /// A token function (fresh JWTs) names the same instance every time: two subscriptions to one event
@@ -531,8 +543,7 @@ async fn same_event_and_token_function_share_one_socket() {
     deliver("shared-fn", "messages.upsert", "{}").await;
     wait_for("the other keeps receiving", 3000, || b.len() == 2).await;
     s2.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    sleep(200).await;
-    assert_eq!(open_count("shared-fn", "messages.upsert").await, 0.0);
+    wait_open_count("shared-fn", "messages.upsert", 0.0).await;
 }
 
 /// A token renewed for the same instance (a new `exp`, as after `refresh.token`) joins the

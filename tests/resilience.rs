@@ -278,8 +278,11 @@ async fn heartbeat_keeps_an_answering_link_and_replaces_a_silent_one() {
         ])),
     )
     .unwrap();
-    sleep(700).await;
-    assert!(echoed.strings().iter().filter(|s| *s == "ping").count() >= 3);
+    wait_for("three pings echoed and a heartbeat timeout", 10_000, || {
+        echoed.strings().iter().filter(|s| *s == "ping").count() >= 3
+            && errors.kinds().contains(&"timeout".to_string())
+    })
+    .await;
     assert_eq!(alive.retries(), 0);
     assert_eq!(alive.state(), "open");
     assert!(

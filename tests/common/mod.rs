@@ -69,6 +69,20 @@ pub async fn open_count(instance: &str, event: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Polls the server until it holds `want` open sockets for `instance/event` (it sees a close some
+/// time after the client makes it); panics after 5 s with the count it saw.
+pub async fn wait_open_count(instance: &str, event: &str, want: f64) {
+    let mut seen = f64::NAN;
+    for _ in 0..250 {
+        seen = open_count(instance, event).await;
+        if seen == want {
+            return;
+        }
+        sleep(20).await;
+    }
+    panic!("the server holds {seen} open sockets for {instance}/{event}, not {want}, after 5 s");
+}
+
 pub async fn connects(instance: &str, event: &str) -> f64 {
     let s = stats().await;
     get(&get(&s, "connects"), &format!("{instance}/{event}"))

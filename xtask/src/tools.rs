@@ -63,8 +63,12 @@ pub fn ensure_tools(ctx: &Ctx, tools: Tools) -> Result {
         println!("ok: {want}");
     } else {
         println!("have: {}", have.as_deref().unwrap_or("none"));
-        // No --locked: the CLI's own lockfile pins versions that may not build on this rustc.
-        // `=`: a bare version is a caret requirement, which could pick a newer patch release.
+        // No --locked: tried (2026-12-07), `cargo install wasm-bindgen-cli --version =0.2.130
+        // --locked` fails to resolve here ("failed to select a version for webpki-roots
+        // ^1.0.10 (locked to 1.0.11)": the registry these machines reach lacks it). What must
+        // match is pinned: the CLI's own version, exactly the library's in Cargo.lock (`=`: a bare
+        // version would be a caret requirement and could pick a newer patch release); its
+        // dependencies only build the tool.
         let exact = format!("={wbg}");
         run(Command::new(&ctx.cargo).args(["install", "wasm-bindgen-cli", "--version", &exact]))?;
         let have = output_of("wasm-bindgen", &["--version"]);

@@ -10,23 +10,59 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// What `configure()` sets is what later sockets do: its url and token are the ones the server
+/// sees, its backoff is the delay a drop schedules, its hook hears the drop, and an option given to
+/// `socket()` wins over the configured one.
 #[wasm_bindgen_test]
 async fn configure_sets_defaults_for_later_sockets() {
     let tok = token("configured").await;
+    let retries = Recorder::new();
     configure(&opts(&[
         ("url", events_url().into()),
         ("token", tok.into()),
-        ("reconnectInterval", 100.into()),
+        ("reconnectInterval", 123.into()),
+        ("jitter", 0.into()),
+        ("onReconnect", f(&retries)),
     ]))
     .unwrap();
-    let msgs = Recorder::new();
-    let sub = socket(&"messages.upsert".into(), &f(&msgs), &JsValue::UNDEFINED).unwrap();
-    wait_for("open with configured url and token", 5000, || {
-        sub.state() == "open"
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &JsValue::UNDEFINED,
+    )
+    .unwrap();
+    let over = socket(
+        &"connection.update".into(),
+        &f(&Recorder::new()),
+        &opts(&[("reconnectInterval", 456.into())]),
+    )
+    .unwrap();
+    wait_for("open with the configured url and token", 5000, || {
+        sub.state() == "open" && over.state() == "open"
     })
     .await;
-    configure(&opts(&[("url", "/unused".into()), ("token", "".into())])).unwrap();
+    assert_eq!(connects("configured", "messages.upsert").await, 1.0);
+    control("/control/drop?mode=abrupt").await;
+    wait_for("both dropped and retried", 5000, || retries.len() >= 2).await;
+    let mut delays: Vec<f64> = (0..retries.len())
+        .map(|i| get(&retries.arg(i), "delay").as_f64().unwrap_or(-1.0))
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    assert_eq!(
+        &delays[..2],
+        &[123.0, 456.0],
+        "configured and overridden delays"
+    );
+    // For the next test in this module: no working url, no hook of this one.
+    configure(&opts(&[
+        ("url", "/unused".into()),
+        ("token", "".into()),
+        ("onReconnect", JsValue::NULL),
+    ]))
+    .unwrap();
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    over.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
 }
 
 /// `null` for a hook in `socket()` turns off the hook `configure()` set (README: "`null` turns a
@@ -79,6 +115,6 @@ async fn silent(event: &str, options: &JsValue, states: &Recorder, heard: u32, w
     let sub = socket(&event.into(), &f(&Recorder::new()), options).unwrap();
     wait_state(&sub, "open", 5000).await;
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    sleep(100).await;
+    // The hook would have heard `open` (and `closed`, synchronously in close()) by now.
     assert_eq!(states.len(), heard, "{why}: {:?}", states.strings());
 }

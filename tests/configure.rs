@@ -15,7 +15,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// `socket()` wins over the configured one.
 #[wasm_bindgen_test]
 async fn configure_sets_defaults_for_later_sockets() {
+    let _turn = serial().await; // it drops the server's sockets
     let tok = token("configured").await;
+    let connects_before = connects("configured", "messages.upsert").await;
     let retries = Recorder::new();
     configure(&opts(&[
         ("url", events_url().into()),
@@ -41,7 +43,11 @@ async fn configure_sets_defaults_for_later_sockets() {
         sub.state() == "open" && over.state() == "open"
     })
     .await;
-    assert_eq!(connects("configured", "messages.upsert").await, 1.0);
+    let connected = connects("configured", "messages.upsert").await - connects_before;
+    assert_eq!(
+        connected, 1.0,
+        "the server saw the configured url and token once"
+    );
     control("/control/drop?mode=abrupt").await;
     wait_for("both dropped and retried", 5000, || retries.len() >= 2).await;
     let mut delays: Vec<f64> = (0..retries.len())
@@ -69,6 +75,7 @@ async fn configure_sets_defaults_for_later_sockets() {
 /// hook or the heartbeat off"), and a later `configure()` with `null` removes the default.
 #[wasm_bindgen_test]
 async fn null_turns_a_configured_hook_off() {
+    let _turn = serial().await;
     let tok = token("configured-null").await;
     let states = Recorder::new();
     configure(&opts(&[

@@ -54,7 +54,8 @@ impl Drop for LiveSocket {
 }
 
 thread_local! {
-    // Live closures the module holds (sockets x 4 plus armed timers): the leak tests read it.
+    // Live closures the module holds (sockets x 4, armed timers, token waits x 2): the leak tests
+    // read it.
     static LIVE_CLOSURES: Cell<i64> = const { Cell::new(0) };
 }
 
@@ -98,6 +99,32 @@ impl Drop for Armed {
     }
 }
 
+/// The closures waiting on a token promise and the promise's handle (see `host::then`); counted
+/// while they live. Dropping it empties the handle first, so the promise never calls them freed.
+struct TokenWait {
+    handle: JsValue,
+    _ok: Handler,
+    _err: Handler,
+}
+
+impl TokenWait {
+    fn new(handle: JsValue, ok: Handler, err: Handler) -> Self {
+        count_closures(2);
+        TokenWait {
+            handle,
+            _ok: ok,
+            _err: err,
+        }
+    }
+}
+
+impl Drop for TokenWait {
+    fn drop(&mut self) {
+        host::unthen(&self.handle);
+        count_closures(-2);
+    }
+}
+
 /// What the hub asks to hear when a connection closes for good.
 pub type ClosedHook = Box<dyn Fn(&Connection)>;
 
@@ -123,6 +150,8 @@ pub struct Connection {
     renewed: RefCell<Option<String>>,
     /// The browser event behind the `Open`/`Close` note being performed.
     last_event: RefCell<JsValue>,
+    /// The token promise this connection waits for, if any.
+    token_wait: RefCell<Option<TokenWait>>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
@@ -161,6 +190,7 @@ impl Connection {
             token: RefCell::new(String::new()),
             renewed: RefCell::new(None),
             last_event: RefCell::new(JsValue::UNDEFINED),
+            token_wait: RefCell::new(None),
             inbound: Cell::new(0),
             on_closed: RefCell::new(None),
         })
@@ -348,19 +378,18 @@ impl Connection {
         }
     }
 
-    /// Waits for a token promise with two closures that own each other through `held` until the
-    /// promise settles, then free themselves (wasm-bindgen frees a closure dropped during its own
-    /// call after that call): no futures runtime in the wasm, and no closure freed while the
-    /// promise can still call it, even if the connection closes first. A settlement for an
-    /// abandoned attempt reaches the machine with its old socket id and is ignored.
+    /// Waits for a token promise. The two closures it calls are owned by the connection (one
+    /// wait at a time): a later attempt or the end of the connection drops them and empties the
+    /// promise's handle first, so a promise that never settles (or settles late) holds nothing
+    /// of ours. A settlement for an abandoned attempt would reach the machine with its old socket
+    /// id and be ignored anyway.
     fn await_token(&self, socket: u64, p: &JsValue) {
-        type Pair = (Handler, Handler);
-        let held: Rc<RefCell<Option<Pair>>> = Rc::new(RefCell::new(None));
         let settle = |ok: bool| {
-            let (me, held) = (self.me.clone(), held.clone());
+            let me = self.me.clone();
             Handler::new(move |v: JsValue| {
-                let done = held.borrow_mut().take();
                 if let Some(conn) = me.upgrade() {
+                    // Freed after this call returns (wasm-bindgen defers it), not during it.
+                    let done = conn.token_wait.borrow_mut().take();
                     match v.as_string() {
                         Some(t) if ok => {
                             *conn.token.borrow_mut() = t;
@@ -372,8 +401,8 @@ impl Connection {
                         ),
                         _ => conn.token_failed(socket, v),
                     }
+                    drop(done);
                 }
-                drop(done);
             })
         };
         let (on_ok, on_err) = (settle(true), settle(false));
@@ -383,7 +412,9 @@ impl Connection {
             self.token_failed(socket, host::take_caught());
             return;
         }
-        *held.borrow_mut() = Some((on_ok, on_err));
+        let wait = TokenWait::new(host::take_caught(), on_ok, on_err);
+        let old = self.token_wait.borrow_mut().replace(wait);
+        drop(old);
     }
 
     fn token_failed(&self, socket: u64, cause: JsValue) {
@@ -589,6 +620,8 @@ impl Connection {
             .map(Option::take)
             .collect();
         drop(timers);
+        let wait = self.token_wait.borrow_mut().take();
+        drop(wait);
         let hook = self.on_closed.borrow_mut().take();
         if let Some(hook) = hook {
             hook(self);

@@ -19,8 +19,18 @@ export function call2(f, a, b) { try { f(a, b); return 0; } catch (x) { caught =
 // f(a): 0 returned (the value is kept for take_caught), 2 threw (the exception is kept).
 export function call1(f, a) { try { caught = f(a); return 0; } catch (x) { caught = x; return 2; } }
 
-// p.then(ok, err): 0 done, 2 threw (a patched or subclassed Promise; the exception is kept).
-export function then(p, ok, err) { try { p.then(ok, err); return 0; } catch (x) { caught = x; return 2; } }
+// p.then(ok, err) through a handle that unthen() empties, so that the wasm may free ok and err
+// before p settles (an abandoned attempt): 0 done (the handle is kept for take_caught), 2 threw
+// (a patched or subclassed Promise; the exception is kept).
+export function then(p, ok, err) {
+  const h = { ok, err };
+  try {
+    p.then((v) => h.ok?.(v), (e) => h.err?.(e));
+    caught = h;
+    return 0;
+  } catch (x) { caught = x; return 2; }
+}
+export function unthen(h) { h.ok = h.err = undefined; }
 
 export function take_caught() { const x = caught; caught = undefined; return x; }
 
@@ -59,8 +69,8 @@ export function error(name, message, kind, cause, raw) {
 
 export function close_info(willReconnect, delay) { return { willReconnect, delay }; }
 export function reconnect_info(attempt, delay) { return { attempt, delay }; }
-export function stats(closures, connections, memory) {
-  return { closures, connections, memory: memory.buffer.byteLength };
+export function stats(closures, connections, allocations, heapBytes, memory) {
+  return { closures, connections, allocations, heapBytes, memory: memory.buffer.byteLength };
 }
 
 export function close_event(code, reason) {

@@ -19,8 +19,11 @@ extern "C" {
     pub fn call1(f: &JsValue, a: &JsValue) -> u32;
     /// The last exception (or `call1` result), cleared.
     pub fn take_caught() -> JsValue;
-    /// `p.then(ok, err)`, guarded: 0 done, 2 threw (see `take_caught`).
+    /// `p.then(ok, err)` through a handle, guarded: 0 done ([`take_caught`] has the handle for
+    /// [`unthen`]), 2 threw (see [`take_caught`]).
     pub fn then(p: &JsValue, ok: &JsValue, err: &JsValue) -> u32;
+    /// Empties a [`then`] handle: `ok` and `err` are never called, and may be freed.
+    pub fn unthen(handle: &JsValue);
     #[wasm_bindgen(js_name = kind)]
     fn kind_code(v: &JsValue) -> u32;
     #[wasm_bindgen(js_name = read)]
@@ -37,8 +40,14 @@ extern "C" {
     pub fn close_info(will_reconnect: bool, delay: &JsValue) -> JsValue;
     /// `{ attempt, delay }` for `onReconnect`.
     pub fn reconnect_info(attempt: u32, delay: f64) -> JsValue;
-    /// `{ closures, connections, memory }` for `debugStats()`.
-    pub fn stats(closures: u32, connections: u32, memory: &JsValue) -> JsValue;
+    /// `{ closures, connections, allocations, heapBytes, memory }` for `debugStats()`.
+    pub fn stats(
+        closures: u32,
+        connections: u32,
+        allocations: u32,
+        heap_bytes: u32,
+        memory: &JsValue,
+    ) -> JsValue;
     /// A clean `CloseEvent`, or `undefined` where there is no `CloseEvent`.
     pub fn close_event(code: u16, reason: &str) -> JsValue;
     /// `console.error(a, b)` (`b` left out when undefined) or `console.log(a)`; never throws.
@@ -105,6 +114,7 @@ pub fn kind(v: &JsValue) -> Kind {
 }
 
 /// `o[key]` and what it is; `None` when reading it threw (a getter).
+#[cfg_attr(not(feature = "js"), allow(dead_code))] // the options reader of the JS exports
 pub fn read(o: &JsValue, key: &str) -> Option<(Kind, JsValue)> {
     let code = read_code(o, key);
     let value = take_caught();

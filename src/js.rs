@@ -603,12 +603,20 @@ pub fn panic_probe(index: u32) -> u32 {
     empty[index as usize]
 }
 
-/// Live closures and connections held by the module: the leak tests and the benchmark read it.
-#[wasm_bindgen(js_name = debugStats, unchecked_return_type = "{ closures: number; connections: number; memory: number }")]
+/// What the module holds: closures the browser may call, connections, live allocations and the
+/// bytes in them, and the wasm memory's size (which only grows, in 64 KiB pages). The leak tests
+/// and the benchmark read it.
+#[wasm_bindgen(
+    js_name = debugStats,
+    unchecked_return_type = "{ closures: number; connections: number; allocations: number; heapBytes: number; memory: number }"
+)]
 pub fn debug_stats() -> JsValue {
+    let (allocations, heap_bytes) = crate::alloc_count::live();
     host::stats(
         crate::driver::live_closures() as u32,
         hub::connection_count() as u32,
+        allocations as u32,
+        heap_bytes as u32,
         &wasm_bindgen::memory(),
     )
 }

@@ -11,6 +11,9 @@ pub mod machine;
 pub mod options;
 pub mod url;
 
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod alloc_count;
+
 #[cfg(target_arch = "wasm32")]
 mod driver;
 #[cfg(target_arch = "wasm32")]

@@ -459,3 +459,42 @@ async fn a_tab_becoming_visible_retries_at_once() {
     js("delete document.visibilityState");
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
+
+/// A token function whose promise never settles: each attempt is abandoned at `connectTimeout`
+/// like a stalled handshake and retried, and only the current attempt's wait holds closures (an
+/// abandoned wait is emptied and freed, not left for a settlement that never comes).
+#[wasm_bindgen_test]
+async fn a_token_promise_that_never_settles_times_out_and_holds_nothing_after() {
+    let _turn = serial().await;
+    let closures = || {
+        get(&event_socket::js::debug_stats(), "closures")
+            .as_f64()
+            .unwrap_or(-1.0)
+    };
+    let before = closures();
+    let errors = Recorder::new();
+    let sub = socket(
+        &"messages.upsert".into(),
+        &f(&Recorder::new()),
+        &opts(&[
+            ("url", events_url().into()),
+            ("token", js("() => new Promise(() => {})")),
+            ("connectTimeout", 100.into()),
+            ("reconnectInterval", 20.into()),
+            ("maxReconnectInterval", 20.into()),
+            ("onError", f(&errors)),
+        ]),
+    )
+    .unwrap();
+    let timeouts = || errors.kinds().iter().filter(|k| *k == "timeout").count();
+    wait_for("three abandoned attempts", 5000, || timeouts() >= 3).await;
+    // One wait (two closures) and at most the two timers of the attempt under way.
+    let held = closures() - before;
+    assert!(
+        held <= 4.0,
+        "{held} closures held after {} attempts",
+        timeouts()
+    );
+    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    assert_eq!(closures(), before, "close frees the wait");
+}

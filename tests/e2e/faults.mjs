@@ -216,6 +216,7 @@ async function thousandReconnects(cycles) {
   for (let i = 0; i < 200; i++) sub.send({ i, pad: "x".repeat(i * 50) });
   await waitFor("200 echoes", 5000, () => got.length >= 200);
   sub.close();
+  sub.free(); // the handle holds its connection's memory until freed (or garbage-collected)
   const closed = es.debugStats();
   return {
     before, baseline, after, closed,
@@ -326,15 +327,22 @@ async function main() {
     assert(JSON.stringify(attempts.slice(0, 4)) === "[1,2,3,4]", `attempts ${attempts.join(", ")}`);
   });
 
-  await check("1000 reconnects leave closures and wasm memory flat; close frees them; echoes in order after", async () => {
+  await check("1000 reconnects leave closures, live allocations and bytes flat; close and free() give back every byte; echoes in order after", async () => {
     const r = await page.evaluate(thousandReconnects, 1000);
-    log(`  closures ${r.baseline.closures} -> ${r.after.closures}, wasm memory ${r.baseline.memory} -> ` +
-      `${r.after.memory} B; after close: closures ${r.closed.closures}, connections ${r.closed.connections} ` +
-      `(before: ${r.before.closures}, ${r.before.connections})`);
+    const live = (s) => `${s.allocations} allocations / ${s.heapBytes} B`;
+    log(`  closures ${r.baseline.closures} -> ${r.after.closures}, live ${live(r.baseline)} -> ${live(r.after)}, ` +
+      `wasm memory ${r.baseline.memory} -> ${r.after.memory} B; after close: closures ${r.closed.closures}, ` +
+      `connections ${r.closed.connections}, live ${live(r.closed)} (before: ${r.before.closures}, ` +
+      `${r.before.connections}, ${live(r.before)})`);
     assert(r.after.closures === r.baseline.closures, `closures: ${r.baseline.closures} -> ${r.after.closures}`);
+    // Counted by the allocator: a leak of one allocation per reconnect shows as 1000 here.
+    assert(r.after.allocations === r.baseline.allocations, `live allocations: ${live(r.baseline)} -> ${live(r.after)}`);
+    assert(r.after.heapBytes === r.baseline.heapBytes, `bytes in use: ${live(r.baseline)} -> ${live(r.after)}`);
     assert(r.after.memory === r.baseline.memory, `wasm memory grew: ${r.baseline.memory} -> ${r.after.memory}`);
     assert(r.closed.closures === r.before.closures, `closures after close: ${r.closed.closures}`);
     assert(r.closed.connections === r.before.connections, `connections after close: ${r.closed.connections}`);
+    assert(r.closed.allocations === r.before.allocations && r.closed.heapBytes === r.before.heapBytes,
+      `closed and freed, the subscription left ${live(r.closed)} where there were ${live(r.before)}`);
     assert(r.seq.length === 200 && r.seq.every((v, i) => v === i), `echoes in order: ${r.seq.length} of 200`);
     assert(r.pads, "echoed payloads intact");
   });

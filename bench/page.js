@@ -27,7 +27,8 @@ function withQuery(url) {
 }
 
 /// Every client behind one shape: { opened: Promise, send(s), close(), reconnect(), nextOpen() }.
-function wsLike(ws, reconnect) {
+/// `close` is the client's own (a reconnecting client closed at its socket would come back).
+function wsLike(ws, reconnect, close = () => ws.close()) {
   let resolve;
   let opened = new Promise((r) => (resolve = r));
   ws.addEventListener("open", () => resolve());
@@ -40,7 +41,7 @@ function wsLike(ws, reconnect) {
       return opened;
     },
     send: (s) => ws.send(s),
-    close: () => ws.close(),
+    close,
     reconnect,
   };
 }
@@ -54,7 +55,7 @@ const CLIENTS = {
   },
   hand(url, cb = jsonCb) {
     const h = handSocket(url, EVENT, "", cb);
-    return wsLike(h.ws, null);
+    return wsLike(h.ws, null, () => h.close());
   },
   rws(url, cb = jsonCb) {
     const ws = new ReconnectingWebSocket(withQuery(url));

@@ -205,6 +205,20 @@ function startEventServer() {
 
 // ---- the measurements ----
 
+/**
+ * Every client of a finished round was closed by its own close(): 1.5 s after the last round
+ * (longer than the hand-written client's 1 s reconnect delay) the server holds no /flood or
+ * /echo socket. A client left reconnecting would sit in other clients' timed rounds.
+ */
+async function noClientLeftOver(server, section) {
+  await new Promise((r) => setTimeout(r, 1500));
+  const stats = await (await fetch(`http://${server.addr}/control/stats`)).json();
+  if (stats.flood_open !== 0 || stats.echo_open !== 0) {
+    throw new Error(`after the ${section} rounds the server still holds ${stats.flood_open} /flood and ${stats.echo_open} /echo sockets: a client of a finished round was not closed`);
+  }
+  log(`  ${section}: no client left connected (server: 0 /flood, 0 /echo sockets)`);
+}
+
 async function main() {
   const t0 = Date.now();
   const { site, sizes } = await buildSite();
@@ -306,6 +320,8 @@ async function main() {
       log(`  ${s.label}:`, Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(", "));
     }
 
+    await noClientLeftOver(server, "throughput");
+
     // latency through /echo
     if (want("latency")) log("latency (/echo)");
     // With the second copy of the hand-written client as the control, as for throughput.
@@ -323,6 +339,7 @@ async function main() {
     );
     if (want("latency")) log("  ", Object.entries(results.latency).map(([k, v]) => `${k} p50 ${(v.p50 * 1000).toFixed(0)} us p99 ${(v.p99 * 1000).toFixed(0)} us`).join(", "));
     await page.close();
+    await noClientLeftOver(server, "latency");
 
     // memory before/after reconnect cycles, each client on a fresh page; "plain" is the baseline: a
     // plain WebSocket reconnected by hand (close, new WebSocket, wait for open), the same cycles

@@ -362,6 +362,7 @@ pub fn flood_message(i: usize, size: usize) -> String {
 /// ([`flood_message`]), written as fast as the socket takes them. Anything else the client sends is
 /// ignored.
 async fn ws_flood(
+    State(shared): State<Arc<Shared>>,
     query: Result<Query<FloodParams>, axum::extract::rejection::QueryRejection>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
@@ -380,6 +381,7 @@ async fn ws_flood(
         Err(rejection) => return rejection.into_response(),
     };
     ws.on_upgrade(move |mut socket| async move {
+        let _open = FloodOpen::count(shared);
         while let Some(Ok(msg)) = socket.recv().await {
             match msg {
                 Message::Text(t) if t.as_str() == "go" => {
@@ -399,6 +401,26 @@ async fn ws_flood(
             }
         }
     })
+}
+
+/// One open `/flood` socket in `flood_open`, for as long as it lives.
+struct FloodOpen(Arc<Shared>);
+
+impl FloodOpen {
+    fn count(shared: Arc<Shared>) -> Self {
+        shared
+            .flood_open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        FloodOpen(shared)
+    }
+}
+
+impl Drop for FloodOpen {
+    fn drop(&mut self) {
+        self.0
+            .flood_open
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Runs one WebSocket: forwards commands to it, reads (and ignores, or echoes) what it sends.

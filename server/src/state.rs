@@ -90,6 +90,8 @@ pub struct Shared {
     pub on_duplicate: OnDuplicate,
     inner: Mutex<Inner>,
     next_id: AtomicU64,
+    /// Open `/flood` sockets (the benchmark checks that none outlives its round).
+    pub flood_open: AtomicU64,
     restart_tx: mpsc::UnboundedSender<Instant>,
 }
 
@@ -118,6 +120,7 @@ impl Shared {
             on_duplicate: cfg.on_duplicate,
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
+            flood_open: AtomicU64::new(0),
             restart_tx,
         }
     }
@@ -338,6 +341,7 @@ impl Shared {
             "refused": c.refused,
             "stalled": c.stalled,
             "echo_open": g.echo.len(),
+            "flood_open": self.flood_open.load(std::sync::atomic::Ordering::Relaxed),
             "echo_connects": c.echo_connects,
             "echo_attempts": c.echo_attempts,
             "echo_refused": c.echo_refused,

@@ -68,23 +68,32 @@ const CLIENTS = {
     return wsLike(ws, () => ws.reconnect());
   },
   "event-socket"(url, cb = jsonCb) {
-    let resolve;
-    let opened = new Promise((r) => (resolve = r));
-    const sub = socket(EVENT, cb, { url, parse: "json", share: false, onOpen: () => resolve() });
-    return {
-      get opened() {
-        return opened;
-      },
-      nextOpen() {
-        opened = new Promise((r) => (resolve = r));
-        return opened;
-      },
-      send: (s) => sub.send(s),
-      close: () => sub.close(),
-      reconnect: () => sub.reconnect(),
-    };
+    return eventSocket(url, cb, false);
+  },
+  // The default: connections shared by url, event and instance (one subscription here, so the
+  // difference is the lookup at socket() time, not per message).
+  "event-socket-shared"(url, cb = jsonCb) {
+    return eventSocket(url, cb, true);
   },
 };
+
+function eventSocket(url, cb, share) {
+  let resolve;
+  let opened = new Promise((r) => (resolve = r));
+  const sub = socket(EVENT, cb, { url, parse: "json", share, onOpen: () => resolve() });
+  return {
+    get opened() {
+      return opened;
+    },
+    nextOpen() {
+      opened = new Promise((r) => (resolve = r));
+      return opened;
+    },
+    send: (s) => sub.send(s),
+    close: () => sub.close(),
+    reconnect: () => sub.reconnect(),
+  };
+}
 const ALL = Object.keys(CLIENTS);
 
 function until(pred, ms, what) {
@@ -263,7 +272,7 @@ Object.assign(FakeWebSocket.prototype, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLO
 /// each client's socket `count` MessageEvents of `size` bytes per round, clients interleaved, and
 /// returns ns per message per client and round.
 async function perMessage(size, count, rounds) {
-  const kinds = ["hand", "hand2", "rws", "partysocket", "event-socket", "raw"];
+  const kinds = ["hand", "hand2", "rws", "partysocket", "event-socket", "event-socket-shared", "raw"];
   const clients = {};
   window.WebSocket = FakeWebSocket;
   let fakes;

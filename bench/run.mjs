@@ -59,7 +59,6 @@ const BUDGET = {
   perMessage: { "100 B": 1.5, "1 KB": 1.2, "64 KB": 1.05 }, // at most
   p99: 1.1, // at most
   gzip: 36 * 1024, // bytes, at most (wasm + minified glue, gzip -9): the std build with console_error_panic_hook
-  memory: 64 * 1024, // growth after the reconnects, bytes, less than
 };
 
 const NAMES = {
@@ -68,7 +67,8 @@ const NAMES = {
   hand2: "hand-written, second copy (sanity)",
   rws: "reconnecting-websocket",
   partysocket: "partysocket (partysocket/ws)",
-  "event-socket": "event-socket",
+  "event-socket": "event-socket (share: false)",
+  "event-socket-shared": "event-socket (share: true, the default)",
 };
 // the memory runs' baseline (not one of the clients above): the browser's WebSocket, reconnected by hand
 const PLAIN = "plain WebSocket reconnect loop (baseline)";
@@ -355,7 +355,7 @@ async function main() {
         }
         const heap = (await cdp.send("Runtime.getHeapUsage")).usedSize;
         const es = await p.evaluate(() => window.bench.esStats());
-        return { jsHeap: heap, wasm: es.memory, closures: es.closures, connections: es.connections };
+        return { jsHeap: heap, wasm: es.memory, closures: es.closures, connections: es.connections, allocations: es.allocations, heapBytes: es.heapBytes };
       };
       await p.evaluate((k) => window.bench.memSetup(k), kind);
       await p.evaluate((n) => window.bench.memCycles(n), RECONNECT_WARMUP);
@@ -394,33 +394,55 @@ async function main() {
   writeFileSync(join(HERE, "throughput.svg"), svg(results));
   readmeTable(results);
   log(`wrote results.json, results.md, throughput.svg in ${results.seconds.toFixed(0)} s`);
-  for (const b of results.budgets) log(`${b.pass ? "PASS" : "FAIL"}  ${b.name}: ${b.value} (budget ${b.budget})`);
+  for (const b of results.budgets) log(`${b.verdict}  ${b.name}: ${b.value} (budget ${b.budget})`);
 }
+
+/**
+ * A ratio's verdict against its budget, read with the control beside it (the hand-written client
+ * against an identical copy, same rounds): PASS only when the ratio clears the budget by more than
+ * the control's distance from 1.0, FAIL when it misses by more, else "within noise": one run on
+ * this machine cannot tell.
+ */
+function verdict(ratio, budget, control, atLeast) {
+  const noise = Math.abs(control - 1);
+  const margin = atLeast ? ratio - budget : budget - ratio;
+  return margin > noise ? "PASS" : margin < -noise ? "FAIL" : "within noise";
+}
+
+/// The client the budgets are about: event-socket as users get it, with its default options.
+const DEFAULT = "event-socket-shared";
 
 function budgets(R) {
   const out = [];
   const f2 = (x) => x.toFixed(2);
+  const noted = (r, c) => `${f2(r)} (control ${f2(c)})`;
   for (const s of SIZES) {
-    const r = R.throughput[s.label].ratio["event-socket"];
-    out.push({ name: `e2e throughput at ${s.label}, x hand-written`, value: f2(r), budget: `>= ${BUDGET.throughput}`, pass: r >= BUDGET.throughput });
+    const r = R.throughput[s.label].ratio[DEFAULT];
+    const c = R.throughput[s.label].ratio.hand2;
+    out.push({ name: `e2e throughput at ${s.label}, x hand-written`, value: noted(r, c), budget: `>= ${BUDGET.throughput}`, verdict: verdict(r, BUDGET.throughput, c, true) });
   }
   for (const s of SIZES) {
-    const r = R.perMessage[s.label].ratio["event-socket"];
+    const r = R.perMessage[s.label].ratio[DEFAULT];
+    const c = R.perMessage[s.label].ratio.hand2;
     const b = BUDGET.perMessage[s.label];
-    out.push({ name: `per-message cost at ${s.label}, x hand-written`, value: f2(r), budget: `<= ${b}`, pass: r <= b });
+    out.push({ name: `per-message cost at ${s.label}, x hand-written`, value: noted(r, c), budget: `<= ${b}`, verdict: verdict(r, b, c, false) });
   }
-  const p99 = R.latency["event-socket"].p99 / R.latency.hand.p99;
-  out.push({ name: "echo p99 latency, x hand-written", value: f2(p99), budget: `<= ${BUDGET.p99}`, pass: p99 <= BUDGET.p99 });
+  const p99 = R.latency[DEFAULT].p99 / R.latency.hand.p99;
+  const p99c = R.latency.hand2.p99 / R.latency.hand.p99;
+  out.push({ name: "echo p99 latency, x hand-written", value: noted(p99, p99c), budget: `<= ${BUDGET.p99}`, verdict: verdict(p99, BUDGET.p99, p99c, false) });
   const gz = R.sizes["event-socket"].gzip;
-  out.push({ name: "event-socket shipped size (wasm + glue, min+gzip)", value: `${(gz / 1024).toFixed(1)} KB`, budget: `<= ${BUDGET.gzip / 1024} KB`, pass: gz <= BUDGET.gzip });
+  out.push({ name: "event-socket shipped size (wasm + glue, min+gzip)", value: `${(gz / 1024).toFixed(1)} KB`, budget: `<= ${BUDGET.gzip / 1024} KB`, verdict: gz <= BUDGET.gzip ? "PASS" : "FAIL" });
+  // Counted by the allocator (debugStats): exact, unlike the JS heap, which a plain WebSocket
+  // reconnect loop alone moves by 70-145 KB run to run (given beside it, as context).
   const m = R.memory["event-socket"];
-  const growth = m.jsHeapGrowthNet + m.wasmGrowth;
   const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
+  const allocs = m.after.allocations - m.before.allocations;
+  const bytes = m.after.heapBytes - m.before.heapBytes;
   out.push({
-    name: `memory growth after ${RECONNECTS} reconnects, net of a plain WebSocket loop (net JS heap + wasm memory)`,
-    value: `${kb(growth)} (JS ${kb(m.jsHeapGrowth)} - plain loop ${kb(R.memory.plain.jsHeapGrowth)} = ${kb(m.jsHeapGrowthNet)}, wasm ${kb(m.wasmGrowth)})`,
-    budget: `< ${BUDGET.memory / 1024} KB`,
-    pass: growth < BUDGET.memory,
+    name: `live allocations and bytes in use after ${RECONNECTS} reconnects (JS heap, net of a plain WebSocket loop, as context)`,
+    value: `${allocs} allocations, ${bytes} B (JS heap ${kb(m.jsHeapGrowth)} - plain loop ${kb(R.memory.plain.jsHeapGrowth)} = ${kb(m.jsHeapGrowthNet)})`,
+    budget: "0 more",
+    verdict: allocs <= 0 && bytes <= 0 ? "PASS" : "FAIL",
   });
   return out;
 }
@@ -441,7 +463,7 @@ function readmeTable(R) {
 
 function budgetTable(R) {
   let md = "| budget | value | limit | result |\n|---|---|---|---|\n";
-  for (const b of R.budgets) md += `| ${b.name} | ${b.value} | ${b.budget} | ${b.pass ? "**PASS**" : "**FAIL**"} |\n`;
+  for (const b of R.budgets) md += `| ${b.name} | ${b.value} | ${b.budget} | ${b.verdict === "within noise" ? "within noise" : `**${b.verdict}**`} |\n`;
   return md;
 }
 
@@ -495,7 +517,7 @@ function markdown(R) {
   }
 
   md += `\n## Shipped size (minified + gzip -9)\n\n| client | min | gzip |\n|---|---|---|\n`;
-  for (const k of kinds) md += `| ${NAMES[k]} | ${kb(R.sizes[k].min)} | ${kb(R.sizes[k].gzip)} |\n`;
+  for (const k of kinds.filter((k) => R.sizes[k])) md += `| ${NAMES[k]} | ${kb(R.sizes[k].min)} | ${kb(R.sizes[k].gzip)} |\n`;
   const es = R.sizes["event-socket"];
   md += `\nevent-socket: wasm ${kb(es.wasm)} (${kb(es.wasmGzip)} gzip) + glue ${kb(es.glue)} (${kb(es.glueGzip)} gzip; minified ${kb(es.glueMin)}, ${kb(es.glueMinGzip)} gzip).\n`;
 

@@ -40,6 +40,22 @@ pub fn test(ctx: &Ctx) -> Result {
         "--nocapture",
     ]))?;
 
+    // Rust apps depend on the crate with `default-features = false` (README): that build must
+    // compile too, warnings included, though no suite links it.
+    step("the Rust apps' build: cargo rustc -p event-socket --target wasm32-unknown-unknown --no-default-features -- -D warnings");
+    run(ctx.cargo().args([
+        "rustc",
+        "-p",
+        "event-socket",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
     step("event-server for the browser tests");
     let bin = build_server(ctx)?;
     let server = start_server(&bin, &["--port", "0"])?;

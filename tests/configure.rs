@@ -125,3 +125,52 @@ async fn silent(event: &str, options: &JsValue, states: &Recorder, heard: u32, w
     // The hook would have heard `open` (and `closed`, synchronously in close()) by now.
     assert_eq!(states.len(), heard, "{why}: {:?}", states.strings());
 }
+
+/// `heartbeat: null` in `socket()` turns off the heartbeat `configure()` set: the echo server
+/// echoes every ping, so the socket that kept it hears them and the other hears none.
+#[wasm_bindgen_test]
+async fn heartbeat_null_turns_a_configured_heartbeat_off() {
+    let _turn = serial().await;
+    configure(&opts(&[
+        ("url", echo_url().into()),
+        (
+            "heartbeat",
+            opts(&[("interval", 50.into()), ("message", "ping".into())]),
+        ),
+    ]))
+    .unwrap();
+    let (kept, off) = (Recorder::new(), Recorder::new());
+    let with = socket(
+        &"hb-kept".into(),
+        &f(&kept),
+        &opts(&[("parse", "text".into())]),
+    )
+    .unwrap();
+    let without = socket(
+        &"hb-off".into(),
+        &f(&off),
+        &opts(&[("parse", "text".into()), ("heartbeat", JsValue::NULL)]),
+    )
+    .unwrap();
+    wait_state(&without, "open", 5000).await;
+    wait_for("three pings echoed to the configured one", 5000, || {
+        kept.strings().iter().filter(|s| *s == "ping").count() >= 3
+    })
+    .await;
+    assert_eq!(
+        off.len(),
+        0,
+        "heartbeat: null still sent {:?}",
+        off.strings()
+    );
+    with.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
+    without
+        .close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
+    configure(&opts(&[
+        ("url", "/unused".into()),
+        ("heartbeat", JsValue::NULL),
+    ]))
+    .unwrap();
+}

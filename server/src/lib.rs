@@ -453,6 +453,9 @@ async fn run_socket(mut socket: WebSocket, mut reg: Registration, echo: bool) {
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(msg)) => {
+                    if let Message::Close(Some(frame)) = &msg {
+                        reg.client_closed(frame.code, frame.reason.as_str());
+                    }
                     let reply = match msg {
                         Message::Text(t) if echo => Some(Message::Text(t)),
                         Message::Binary(b) if echo => Some(Message::Binary(b)),

@@ -4,7 +4,7 @@ use crate::cli::{Config, OnDuplicate};
 use crate::sim::SimState;
 use axum::extract::ws::Message;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -46,6 +46,8 @@ struct Counters {
 
 #[derive(Default)]
 struct Inner {
+    /// The close frames clients sent, newest last (at most `CLIENT_CLOSES_KEPT`).
+    client_closes: VecDeque<Value>,
     keys: HashMap<Key, KeyEntry>,
     echo: BTreeMap<u64, mpsc::UnboundedSender<Cmd>>,
     counters: Counters,
@@ -106,6 +108,25 @@ pub struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.shared.unregister(&self.slot, self.id);
+    }
+}
+
+/// How many client close frames `/control/stats` lists.
+const CLIENT_CLOSES_KEPT: usize = 50;
+
+impl Registration {
+    /// The client closed this socket with `code` and `reason`: kept for `/control/stats`.
+    pub fn client_closed(&self, code: u16, reason: &str) {
+        let key = match &self.slot {
+            Slot::Event(key) => key_label(key),
+            Slot::Echo => "echo".into(),
+        };
+        let mut g = self.shared.lock();
+        if g.client_closes.len() == CLIENT_CLOSES_KEPT {
+            g.client_closes.pop_front();
+        }
+        g.client_closes
+            .push_back(json!({ "key": key, "code": code, "reason": reason }));
     }
 }
 
@@ -342,6 +363,7 @@ impl Shared {
             "stalled": c.stalled,
             "echo_open": g.echo.len(),
             "flood_open": self.flood_open.load(std::sync::atomic::Ordering::Relaxed),
+            "client_closes": g.client_closes.iter().cloned().collect::<Vec<_>>(),
             "echo_connects": c.echo_connects,
             "echo_attempts": c.echo_attempts,
             "echo_refused": c.echo_refused,

@@ -380,6 +380,23 @@ async function main() {
       assert(r.after === r.before - 1, `connections ${r.before} -> ${r.after}`);
       assert(problems.pageErrors.length === 0, `page errors: ${problems.pageErrors.join("; ")}`);
     });
+    await check("plain page: a real `using sub = socket(...)` block closes the subscription when it ends", async () => {
+      // A string: the `using` declaration is page syntax (Chromium has it), not this Node's.
+      const base = await page.evaluate(() => location.href);
+      const r = await page.evaluate(`(async () => {
+        const m = await import(${JSON.stringify(new URL("./pkg/event_socket.js", base).href)});
+        const states = [];
+        let opened;
+        const open = new Promise((ok) => (opened = ok));
+        {
+          using sub = m.socket("using-check", () => {}, { url: "/echo", onOpen: () => opened(), onStateChange: (s) => states.push(s) });
+          await open;
+          states.push("end of block");
+        }
+        return states;
+      })()`);
+      assert(JSON.stringify(r.slice(-2)) === JSON.stringify(["end of block", "closed"]), `states: ${r.join(", ")}`);
+    });
     await context.close();
   }
 

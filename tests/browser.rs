@@ -467,7 +467,10 @@ async fn dropping_the_handle_keeps_the_subscription() {
     let tok = token("dropped").await;
     let msgs = Recorder::new();
     {
-        let _ = socket(&"messages.upsert".into(), &f(&msgs), &fast(&tok, &[])).unwrap();
+        // No handle to close it with afterwards: it stops for good at the server's close below.
+        let stop_at_close = js("() => false");
+        let options = fast(&tok, &[("shouldReconnect", stop_at_close)]);
+        let _ = socket(&"messages.upsert".into(), &f(&msgs), &options).unwrap();
     }
     let mut delivered = 0.0;
     for _ in 0..100 {
@@ -482,6 +485,8 @@ async fn dropping_the_handle_keeps_the_subscription() {
         msgs.len() == 1
     })
     .await;
+    control("/control/drop?mode=close&code=4000&target=events").await;
+    wait_open_count("dropped", "messages.upsert", 0.0).await;
 }
 
 #[wasm_bindgen_test]

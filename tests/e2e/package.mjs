@@ -6,7 +6,9 @@
 //  1. pkg/package.json is complete; `npm pack ./pkg` into target/npm/, renamed to the fixed
 //     target/npm/event-socket.tgz that examples/vite-app depends on (`file:` tarball).
 //  2. examples/vite-app: `npm ci` (the committed lock; its event-socket entry has no integrity,
-//     so npm reads the fresh tarball instead of a cached older one, checked byte for byte),
+//     so npm reads the fresh tarball instead of a cached older one, checked byte for byte; when the
+//     lockfile is the one the last `npm ci` installed, only event-socket is replaced, unpacked from
+//     the tarball),
 //     `tsc --noEmit` (strict), `vite build` into examples/vite-app/dist.
 //  3. The Vite build, served by `event-server --static dist --simulate demo`: events arrive.
 //  4. examples/plain (no build step) with a copy of pkg/ beside it, served the same way; on that
@@ -21,7 +23,8 @@
 // browser are stopped in every case.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -295,13 +298,30 @@ async function main() {
   // ------------------------------------------------ 2. the Vite + TypeScript app
   const installed = await check("examples/vite-app: npm ci installs the packed tarball (the fresh one)", async () => {
     assert(existsSync(TARBALL), "no tarball");
-    rmSync(path.join(VITE_APP, "node_modules"), { recursive: true, force: true });
-    sh("npm", ["ci", "--no-audit", "--no-fund"], VITE_APP);
-    const lock = JSON.parse(readFileSync(path.join(VITE_APP, "package-lock.json"), "utf8"));
+    const lockText = readFileSync(path.join(VITE_APP, "package-lock.json"));
+    const lockHash = createHash("sha256").update(lockText).digest("hex");
+    const modules = path.join(VITE_APP, "node_modules");
+    const stamp = path.join(modules, ".event-socket-lock-sha256");
+    const dep = path.join(modules, "event-socket");
+    if (existsSync(stamp) && readFileSync(stamp, "utf8") === lockHash) {
+      // The lockfile is what the last `npm ci` installed: only event-socket is new, so it alone
+      // is replaced, from the tarball, as npm would unpack it (package/ inside).
+      log("  lockfile unchanged since the last npm ci: event-socket replaced from the tarball");
+      rmSync(dep, { recursive: true, force: true });
+      const unpack = path.join(NPM_DIR, "unpacked");
+      rmSync(unpack, { recursive: true, force: true });
+      mkdirSync(unpack, { recursive: true });
+      sh("tar", ["-xzf", TARBALL, "-C", unpack], VITE_APP);
+      renameSync(path.join(unpack, "package"), dep);
+    } else {
+      rmSync(modules, { recursive: true, force: true });
+      sh("npm", ["ci", "--no-audit", "--no-fund"], VITE_APP);
+      writeFileSync(stamp, lockHash);
+    }
+    const lock = JSON.parse(lockText.toString("utf8"));
     const entry = lock.packages["node_modules/event-socket"];
     assert(entry && entry.resolved === "file:../../target/npm/event-socket.tgz", `lock entry ${JSON.stringify(entry)}`);
     assert(!entry.integrity, "the lock's event-socket entry has no integrity (else npm reuses a cached older build)");
-    const dep = path.join(VITE_APP, "node_modules", "event-socket");
     for (const f of ["event_socket.js", "event_socket.d.ts", "event_socket_bg.wasm"]) {
       assert(readFileSync(path.join(dep, f)).equals(readFileSync(path.join(PKG, f))), `node_modules/event-socket/${f} is pkg/'s`);
     }

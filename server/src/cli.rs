@@ -21,6 +21,9 @@ OPTIONS:
     --port N                  port to listen on (default 8084; 0 = any free port)
     --host H                  address to listen on (default 127.0.0.1)
     --secret S                HS256 secret for tokens (default \"event-socket-dev-secret\")
+    --jwt-expires-in SECS     lifetime of the tokens it issues, as CodeChat's
+                              AUTHENTICATION_JWT_EXPIRES_IN (default 3600); 0 = never: tokens
+                              carry exp == iat and expiry is not checked, as CodeChat does
     --simulate INSTANCE       run the periodic simulator for INSTANCE (repeatable, or a comma list)
     --simulate-every MS       simulator period in milliseconds (default 3000)
     --on-duplicate MODE       replace (default: the newer socket for an instance+event becomes the
@@ -37,7 +40,10 @@ ENDPOINTS:
     GET  /ws/events?event=E&token=T     event WebSocket (401 before the handshake if refused)
     GET  /echo                          echo WebSocket (text and binary)
     POST /events/{instance}/{event}     deliver the JSON body (?raw=text|binary: verbatim frame)
-    GET  /dev/token?instance=NAME[&exp_secs=N]
+    GET  /dev/token?instance=NAME[&exp_secs=N]   a token (N overrides --jwt-expires-in)
+    PUT  /instance/refreshToken/{instance}      body {\"oldToken\": T}: 201 {\"token\": new}, as
+                                                CodeChat (T may have expired; only the latest
+                                                token of its instance is refreshed)
     POST /control/simulate/{instance}   emit connection.update, qrcode.updated, messages.upsert
     GET  /control/stats
     POST /control/drop?mode=abrupt|close&code=N&reason=R&target=all|events|echo
@@ -70,6 +76,8 @@ pub struct Config {
     pub on_duplicate: OnDuplicate,
     /// A directory served for every path no endpoint claims (`--static DIR`).
     pub static_dir: Option<PathBuf>,
+    /// Seconds the tokens it issues live; 0: never (`exp == iat`, expiry not checked).
+    pub jwt_expires_in: u64,
 }
 
 impl Default for Config {
@@ -82,6 +90,7 @@ impl Default for Config {
             simulate_every: Duration::from_millis(3000),
             on_duplicate: OnDuplicate::Replace,
             static_dir: None,
+            jwt_expires_in: 3600,
         }
     }
 }
@@ -165,6 +174,12 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String
                         ))
                     }
                 };
+            }
+            "--jwt-expires-in" => {
+                let v = value("--jwt-expires-in")?;
+                cfg.jwt_expires_in = v
+                    .parse()
+                    .map_err(|_| format!("--jwt-expires-in: not a number of seconds: {v:?}"))?;
             }
             "--static" => {
                 let v = value("--static")?;

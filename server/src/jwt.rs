@@ -1,5 +1,6 @@
-//! Minimal HS256 JSON Web Tokens (sign and verify), as CodeChat uses them: the claim that matters
-//! is `instanceName`.
+//! Minimal HS256 JSON Web Tokens (sign and verify), as CodeChat uses them: claims
+//! `{instanceName, apiName, tokenId}`, subject `g-t`; the claim its socket server reads is
+//! `instanceName`, and its refresh endpoint compares `tokenId` with the latest one issued.
 
 use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
@@ -51,6 +52,8 @@ impl std::error::Error for JwtError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     pub instance_name: String,
+    /// CodeChat's `tokenId`, if the token has one.
+    pub token_id: Option<String>,
 }
 
 /// Seconds since the Unix epoch.
@@ -76,24 +79,29 @@ pub fn sign(secret: &str, claims: &Value) -> Result<String, JwtError> {
     Ok(format!("{signing_input}.{sig}"))
 }
 
-/// A development token for `instance` like the ones CodeChat issues; `exp_secs` adds an `exp`
-/// that many seconds from now.
-pub fn dev_token(secret: &str, instance: &str, exp_secs: Option<u64>) -> Result<String, JwtError> {
+/// A token for `instance` as CodeChat signs one: `exp` is `iat + expires_in`, so with
+/// `expires_in` 0 it equals `iat` (CodeChat's "never expires": its verifier then ignores `exp`).
+pub fn issue(
+    secret: &str,
+    instance: &str,
+    token_id: &str,
+    expires_in: u64,
+) -> Result<String, JwtError> {
     let iat = now_secs();
-    let mut claims = json!({
+    let claims = json!({
         "instanceName": instance,
         "apiName": "whatsapp-api",
-        "tokenId": format!("dev-{iat}"),
+        "tokenId": token_id,
         "iat": iat,
+        "exp": iat.saturating_add(expires_in),
+        "sub": "g-t",
     });
-    if let (Some(secs), Some(obj)) = (exp_secs, claims.as_object_mut()) {
-        obj.insert("exp".into(), json!(iat.saturating_add(secs)));
-    }
     sign(secret, &claims)
 }
 
-/// Verifies an HS256 token and returns its claims. Rejects a past `exp`.
-pub fn verify(secret: &str, token: &str) -> Result<Claims, JwtError> {
+/// Verifies an HS256 token and returns its claims. Rejects a past (or present) `exp` unless
+/// `ignore_expiration`, as CodeChat's `jsonwebtoken.verify(…, { ignoreExpiration })` does.
+pub fn verify(secret: &str, token: &str, ignore_expiration: bool) -> Result<Claims, JwtError> {
     if token.is_empty() {
         return Err(JwtError::Missing);
     }
@@ -130,11 +138,18 @@ pub fn verify(secret: &str, token: &str) -> Result<Claims, JwtError> {
         .to_string();
     if let Some(exp) = claims.get("exp") {
         let exp = exp.as_f64().ok_or(JwtError::Malformed)?;
-        if exp <= now_secs() as f64 {
+        if exp <= now_secs() as f64 && !ignore_expiration {
             return Err(JwtError::Expired);
         }
     }
-    Ok(Claims { instance_name })
+    let token_id = claims
+        .get("tokenId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Claims {
+        instance_name,
+        token_id,
+    })
 }
 
 #[cfg(test)]
@@ -143,30 +158,51 @@ mod tests {
 
     #[test]
     fn roundtrip() {
-        let t = dev_token("k", "demo", None).unwrap();
-        assert_eq!(verify("k", &t).unwrap().instance_name, "demo");
-        assert_eq!(verify("other", &t), Err(JwtError::BadSignature));
-        let t = dev_token("k", "demo", Some(60)).unwrap();
-        assert!(verify("k", &t).is_ok());
+        let t = issue("k", "demo", "id1", 60).unwrap();
+        let c = verify("k", &t, false).unwrap();
+        assert_eq!(c.instance_name, "demo");
+        assert_eq!(c.token_id.as_deref(), Some("id1"));
+        assert_eq!(verify("other", &t, false), Err(JwtError::BadSignature));
+    }
+
+    /// CodeChat's "never expires" (`EXPIRES_IN=0`): `exp == iat`, accepted only when expiry is
+    /// ignored, as its server then does.
+    #[test]
+    fn expires_in_zero_signs_exp_equal_to_iat() {
+        let t = issue("k", "demo", "id", 0).unwrap();
+        let payload: Value =
+            serde_json::from_slice(&LENIENT.decode(t.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert_eq!(payload["exp"], payload["iat"]);
+        assert_eq!(payload["sub"], "g-t");
+        assert_eq!(payload["apiName"], "whatsapp-api");
+        assert_eq!(verify("k", &t, false), Err(JwtError::Expired));
+        assert_eq!(verify("k", &t, true).unwrap().instance_name, "demo");
     }
 
     #[test]
     fn rejects() {
-        assert_eq!(verify("k", ""), Err(JwtError::Missing));
-        assert_eq!(verify("k", "a.b"), Err(JwtError::Malformed));
-        assert_eq!(verify("k", "a.b.c.d"), Err(JwtError::Malformed));
-        assert_eq!(verify("k", "!!.b.c"), Err(JwtError::Malformed));
+        assert_eq!(verify("k", "", false), Err(JwtError::Missing));
+        assert_eq!(verify("k", "a.b", false), Err(JwtError::Malformed));
+        assert_eq!(verify("k", "a.b.c.d", false), Err(JwtError::Malformed));
+        assert_eq!(verify("k", "!!.b.c", false), Err(JwtError::Malformed));
         let expired = sign("k", &json!({"instanceName": "x", "exp": 1})).unwrap();
-        assert_eq!(verify("k", &expired), Err(JwtError::Expired));
+        assert_eq!(verify("k", &expired, false), Err(JwtError::Expired));
+        assert!(verify("k", &expired, true).is_ok());
         let no_name = sign("k", &json!({"sub": "x"})).unwrap();
-        assert_eq!(verify("k", &no_name), Err(JwtError::MissingInstanceName));
+        assert_eq!(
+            verify("k", &no_name, false),
+            Err(JwtError::MissingInstanceName)
+        );
         let num_name = sign("k", &json!({"instanceName": 5})).unwrap();
-        assert_eq!(verify("k", &num_name), Err(JwtError::MissingInstanceName));
+        assert_eq!(
+            verify("k", &num_name, false),
+            Err(JwtError::MissingInstanceName)
+        );
         // alg "none" is refused
         let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
         let p = URL_SAFE_NO_PAD.encode(br#"{"instanceName":"x"}"#);
         assert_eq!(
-            verify("k", &format!("{h}.{p}.")),
+            verify("k", &format!("{h}.{p}."), false),
             Err(JwtError::UnsupportedAlg)
         );
     }
@@ -177,6 +213,9 @@ mod tests {
         let t = sign("secret", &json!({"instanceName": "codechat"})).unwrap();
         let parts: Vec<&str> = t.split('.').collect();
         assert_eq!(parts[0], "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
-        assert_eq!(verify("secret", &t).unwrap().instance_name, "codechat");
+        assert_eq!(
+            verify("secret", &t, false).unwrap().instance_name,
+            "codechat"
+        );
     }
 }

@@ -13,9 +13,9 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::handler::HandlerWithoutStateExt;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use futures_util::SinkExt;
 use hyper::body::Incoming;
@@ -79,7 +79,7 @@ pub struct Server {
 impl Server {
     /// A development token for `instance` signed with this server's secret.
     pub fn token(&self, instance: &str) -> Result<String, jwt::JwtError> {
-        jwt::dev_token(&self.shared.secret, instance, None)
+        self.shared.issue(instance, None)
     }
 
     /// `http://HOST:PORT`.
@@ -230,6 +230,7 @@ fn router(shared: Arc<Shared>, static_dir: Option<&std::path::Path>) -> Router {
         .route("/flood", get(ws_flood))
         .route("/events/{instance}/{event}", post(post_event))
         .route("/dev/token", get(dev_token))
+        .route("/instance/refreshToken/{instance}", put(refresh_token))
         .route("/health", get(health))
         .route("/control/stats", get(stats))
         .route("/control/drop", post(control_drop))
@@ -254,11 +255,17 @@ fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
+/// A refused handshake as CodeChat refuses one: a bare `401 Unauthorized`, no body, and the
+/// connection closed (CodeChat writes the status line and destroys the socket; hyper adds its
+/// `date` and `content-length` headers). Why, for a person with curl: `x-refused`.
 fn unauthorized(reason: &str) -> Response {
+    let reason = HeaderValue::from_str(reason).unwrap_or(HeaderValue::from_static("refused"));
     (
         StatusCode::UNAUTHORIZED,
-        [("content-type", "text/plain; charset=utf-8")],
-        format!("Unauthorized: {reason}\n"),
+        [
+            (header::CONNECTION, HeaderValue::from_static("close")),
+            (HeaderName::from_static("x-refused"), reason),
+        ],
     )
         .into_response()
 }
@@ -301,7 +308,7 @@ async fn ws_events(
         return unauthorized(&format!("unknown event {event:?}"));
     }
     let token = params.get("token").map(String::as_str).unwrap_or("");
-    let claims = match jwt::verify(&shared.secret, token) {
+    let claims = match shared.verify(token) {
         Ok(c) => c,
         Err(e) => {
             shared.count_refused();
@@ -533,9 +540,41 @@ async fn dev_token(State(shared): State<Arc<Shared>>, Query(q): Query<TokenParam
         .instance
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "demo".to_string());
-    match jwt::dev_token(&shared.secret, &instance, q.exp_secs) {
+    match shared.issue(&instance, q.exp_secs) {
         Ok(token) => Json(json!({ "instance": instance, "token": token })).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    #[serde(rename = "oldToken")]
+    old_token: Option<String>,
+}
+
+/// `PUT /instance/refreshToken/{instance}` as CodeChat answers it: the instance is the token's own
+/// (the path is not compared), the old token may have expired but must be the latest issued for
+/// its instance; 201 with the new one, else 400 `Invalid "oldToken"`. (CodeChat 1.3's controller
+/// returns nothing, so its 201 has an empty body: see the README.)
+async fn refresh_token(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<RefreshBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let old = body
+        .ok()
+        .and_then(|Json(b)| b.old_token)
+        .unwrap_or_default();
+    match shared.refresh(&old) {
+        Some(token) => (StatusCode::CREATED, Json(json!({ "token": token }))).into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "status": 400,
+                "error": "Bad Request",
+                "message": ["Invalid \"oldToken\""],
+            })),
+        )
+            .into_response(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Shared server state: the socket registry, counters and the refuse/stall windows.
 
 use crate::cli::{Config, OnDuplicate};
+use crate::jwt::{self, Claims, JwtError};
 use crate::sim::SimState;
 use axum::extract::ws::Message;
 use serde_json::{json, Map, Value};
@@ -46,6 +47,8 @@ struct Counters {
 
 #[derive(Default)]
 struct Inner {
+    /// The `tokenId` of the latest token issued for each instance (the one a refresh accepts).
+    latest_token: HashMap<String, String>,
     /// The close frames clients sent, newest last (at most `CLIENT_CLOSES_KEPT`).
     client_closes: VecDeque<Value>,
     keys: HashMap<Key, KeyEntry>,
@@ -89,6 +92,8 @@ pub enum Slot {
 /// State shared by all handlers.
 pub struct Shared {
     pub secret: String,
+    /// Seconds the tokens it issues live; 0: never (`exp == iat`, expiry not checked).
+    pub jwt_expires_in: u64,
     pub on_duplicate: OnDuplicate,
     inner: Mutex<Inner>,
     next_id: AtomicU64,
@@ -138,12 +143,44 @@ impl Shared {
     pub fn new(cfg: &Config, restart_tx: mpsc::UnboundedSender<Instant>) -> Self {
         Shared {
             secret: cfg.secret.clone(),
+            jwt_expires_in: cfg.jwt_expires_in,
             on_duplicate: cfg.on_duplicate,
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
             flood_open: AtomicU64::new(0),
             restart_tx,
         }
+    }
+
+    /// A token for `instance` living `expires_in` seconds (default: `--jwt-expires-in`), which
+    /// becomes the latest of its instance.
+    pub fn issue(&self, instance: &str, expires_in: Option<u64>) -> Result<String, JwtError> {
+        let id = format!("t{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let token = jwt::issue(
+            &self.secret,
+            instance,
+            &id,
+            expires_in.unwrap_or(self.jwt_expires_in),
+        )?;
+        self.lock().latest_token.insert(instance.to_string(), id);
+        Ok(token)
+    }
+
+    /// A socket's token, checked as CodeChat's socket server checks it: the signature, and the
+    /// expiry unless tokens never expire (`--jwt-expires-in 0`).
+    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        jwt::verify(&self.secret, token, self.jwt_expires_in == 0)
+    }
+
+    /// CodeChat's refresh: `old` may have expired, but must be the latest token of its instance;
+    /// the new one replaces it.
+    pub fn refresh(&self, old: &str) -> Option<String> {
+        let claims = jwt::verify(&self.secret, old, true).ok()?;
+        let latest = self.lock().latest_token.get(&claims.instance_name).cloned();
+        if latest.is_none() || latest != claims.token_id {
+            return None;
+        }
+        self.issue(&claims.instance_name, None).ok()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -313,7 +350,7 @@ impl Shared {
 
     /// Emits one simulation round for `instance`; returns how many frames were delivered.
     pub fn simulate(&self, instance: &str) -> Result<usize, String> {
-        let (conn, (count, code), msg) = {
+        let (conn, (count, code, pairing), msg, chats, contacts, presence) = {
             let mut g = self.lock();
             let sim = g
                 .sims
@@ -323,17 +360,23 @@ impl Shared {
                 sim.connection_update(),
                 sim.next_qr_code(),
                 sim.messages_upsert(),
+                sim.chats_upsert(),
+                sim.contacts_upsert(),
+                sim.presence_update(),
             );
             sim.advance();
             out
         };
         // the PNG is made outside the lock
-        let qr = crate::sim::qrcode_payload(count, &code)?;
+        let qr = crate::sim::qrcode_payload(count, &code, pairing.as_deref())?;
         let mut n = 0;
         for (event, payload) in [
             ("connection.update", conn),
             ("qrcode.updated", qr),
             ("messages.upsert", msg),
+            ("chats.upsert", chats),
+            ("contacts.upsert", contacts),
+            ("presence.update", presence),
         ] {
             n += self.deliver(
                 &(instance.to_string(), event.to_string()),
@@ -362,7 +405,7 @@ impl Shared {
             "refused": c.refused,
             "stalled": c.stalled,
             "echo_open": g.echo.len(),
-            "flood_open": self.flood_open.load(std::sync::atomic::Ordering::Relaxed),
+            "flood_open": self.flood_open.load(Ordering::Relaxed),
             "client_closes": g.client_closes.iter().cloned().collect::<Vec<_>>(),
             "echo_connects": c.echo_connects,
             "echo_attempts": c.echo_attempts,

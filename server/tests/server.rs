@@ -179,7 +179,7 @@ async fn delivers_posted_event_verbatim() {
 async fn refuses_before_the_handshake() {
     let s = server().await;
     let good = s.token("demo").expect("token");
-    let other_secret = jwt::dev_token("another-secret", "demo", None).expect("token");
+    let other_secret = jwt::issue("another-secret", "demo", "id", 60).expect("token");
     let expired = jwt::sign(
         event_server::cli::DEFAULT_SECRET,
         &json!({"instanceName": "demo", "exp": 1000}),
@@ -491,16 +491,20 @@ fn check_qr_png(data_url: &str, code: &str) {
 }
 
 #[tokio::test]
-async fn simulator_emits_the_three_shapes() {
+async fn simulator_emits_codechat_shapes() {
     let s = server().await;
     let mut conn = connect(&s, "sim", "connection.update").await;
     let mut qr = connect(&s, "sim", "qrcode.updated").await;
     let mut msg = connect(&s, "sim", "messages.upsert").await;
+    let mut chats = connect(&s, "sim", "chats.upsert").await;
+    let mut contacts = connect(&s, "sim", "contacts.upsert").await;
+    let mut presence = connect(&s, "sim", "presence.update").await;
     let mut texts = Vec::new();
     let mut states = Vec::new();
-    for round in 1..=6u64 {
+    let (mut no_push_name, mut lid_only, mut pairing) = (false, false, false);
+    for round in 1..=7u64 {
         let v = post(s.addr, "/control/simulate/sim", "").await;
-        assert_eq!(v["delivered"], 3);
+        assert_eq!(v["delivered"], 6);
 
         let c: Value = serde_json::from_str(&next_text(&mut conn).await).expect("json");
         assert_eq!(c["instance"], "sim");
@@ -511,25 +515,49 @@ async fn simulator_emits_the_three_shapes() {
         assert_eq!(q["count"], round);
         let code = q["code"].as_str().expect("code");
         check_qr_png(q["base64"].as_str().expect("base64"), code);
+        pairing |= q["paringCode"].is_string();
 
+        // CodeChat's messages.upsert: numbers where its database has numbers.
         let m: Value = serde_json::from_str(&next_text(&mut msg).await).expect("json");
         for field in [
             "keyId",
             "keyFromMe",
-            "pushName",
-            "keyRemoteJid",
             "messageTimestamp",
             "instanceId",
             "isGroup",
+            "id",
         ] {
             assert!(m.get(field).is_some(), "messages.upsert lacks {field}: {m}");
         }
         assert_eq!(m["messageType"], "conversation");
-        assert!(m["messageTimestamp"].is_number());
+        assert!(m["messageTimestamp"].is_u64() && m["instanceId"].is_u64() && m["id"].is_u64());
         assert!(m["isGroup"].is_boolean() && m["keyFromMe"].is_boolean());
+        assert_eq!(m["info"]["type"], "notify");
+        assert!(["ios", "android", "web", "unknown", "desktop"]
+            .contains(&m["device"].as_str().unwrap_or("")));
+        no_push_name |= m.get("pushName").is_none();
+        lid_only |= m.get("keyRemoteJid").is_none() && m["keyLid"].is_string();
         texts.push(m["content"]["text"].as_str().expect("text").to_string());
+
+        // The list events come as arrays of rows.
+        let ch: Value = serde_json::from_str(&next_text(&mut chats).await).expect("json");
+        assert!(
+            ch[0]["remoteJid"].is_string() && ch[0]["id"].is_u64(),
+            "{ch}"
+        );
+        let co: Value = serde_json::from_str(&next_text(&mut contacts).await).expect("json");
+        assert!(
+            co[0]["remoteJid"].is_string() && co[0].get("profilePicUrl").is_some(),
+            "{co}"
+        );
+        let p: Value = serde_json::from_str(&next_text(&mut presence).await).expect("json");
+        assert!(p["id"].is_string() && p["presences"].is_object(), "{p}");
     }
     assert_eq!(&states[..3], ["connecting", "open", "close"]);
+    assert!(
+        no_push_name && lid_only && pairing,
+        "optional fields left out over 7 rounds"
+    );
     assert!(texts
         .iter()
         .any(|t| t == "<img src=x onerror=\"window.__xss=1\">"));
@@ -577,7 +605,7 @@ async fn dev_token_endpoint() {
     let (_, v) = http(s.addr, "GET", "/dev/token?instance=x&exp_secs=60", "").await;
     let token = v["token"].as_str().expect("token");
     assert_eq!(
-        jwt::verify(event_server::cli::DEFAULT_SECRET, token).map(|c| c.instance_name),
+        jwt::verify(event_server::cli::DEFAULT_SECRET, token, false).map(|c| c.instance_name),
         Ok("x".to_string())
     );
     let payload = token.split('.').nth(1).expect("payload");
@@ -671,4 +699,108 @@ async fn flood_sends_count_json_messages_per_go() {
     let (status, _) = http(s.addr, "GET", "/flood?count=x", "").await;
     assert_eq!(status, 400);
     s.shutdown();
+}
+
+/// CodeChat's "never expires" (`AUTHENTICATION_JWT_EXPIRES_IN=0`): its tokens carry `exp == iat`
+/// and its server ignores expiry. Started so (`--jwt-expires-in 0`), ours accepts such a token
+/// after its `exp` has passed; by default it refuses one, as CodeChat does with 3600.
+#[tokio::test]
+async fn a_codechat_never_expiring_token_is_accepted_when_tokens_never_expire() {
+    let never = event_server::start(Config {
+        jwt_expires_in: 0,
+        ..Config::ephemeral()
+    })
+    .await
+    .expect("server starts");
+    let token = never.token("forever").expect("token");
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).expect("a payload"))
+            .expect("base64url"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        payload["exp"], payload["iat"],
+        "exp == iat, as CodeChat signs with 0"
+    );
+    assert_eq!(payload["sub"], "g-t");
+    // Let the second pass: `exp` is now in the past.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_ws, resp) = connect_async(events_url(&never, "messages.upsert", &token))
+        .await
+        .expect("accepted with expiry ignored");
+    assert_eq!(resp.status(), 101);
+
+    let default = server().await;
+    let past = jwt::sign(
+        "event-socket-dev-secret",
+        &json!({ "instanceName": "x", "exp": payload["exp"], "iat": payload["iat"] }),
+    )
+    .expect("signs");
+    assert_eq!(
+        refused_status(connect_async(events_url(&default, "messages.upsert", &past)).await),
+        401
+    );
+}
+
+/// `PUT /instance/refreshToken/{instance}` `{"oldToken"}` as CodeChat: 201 and a new token for the
+/// instance named in the old one (which may have expired); only the latest token of an instance
+/// can be refreshed, and once refreshed it is not the latest any more.
+#[tokio::test]
+async fn refresh_token_rotates_the_latest_token() {
+    let s = server().await;
+    let old = s.token("refresh").expect("token");
+    let body = json!({ "oldToken": old }).to_string();
+    let (status, v) = http(s.addr, "PUT", "/instance/refreshToken/refresh", &body).await;
+    assert_eq!(status, 201, "{v}");
+    let new = v["token"].as_str().expect("the new token").to_string();
+    assert_ne!(new, old);
+    let (_ws, resp) = connect_async(events_url(&s, "messages.upsert", &new))
+        .await
+        .expect("the new token connects");
+    assert_eq!(resp.status(), 101);
+    // The old one is no longer the latest: refused, as CodeChat refuses it.
+    let (status, v) = http(s.addr, "PUT", "/instance/refreshToken/refresh", &body).await;
+    assert_eq!(status, 400);
+    assert_eq!(v["message"][0], "Invalid \"oldToken\"");
+    // An expired latest token can be refreshed.
+    let (_, v) = http(s.addr, "GET", "/dev/token?instance=expiring&exp_secs=0", "").await;
+    let expired = v["token"].as_str().expect("a token").to_string();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, v) = http(
+        s.addr,
+        "PUT",
+        "/instance/refreshToken/expiring",
+        &json!({ "oldToken": expired }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, _) = http(s.addr, "PUT", "/instance/refreshToken/x", "{}").await;
+    assert_eq!(status, 400);
+}
+
+/// A refused handshake is a bare 401: no body, the connection closed.
+#[tokio::test]
+async fn a_refusal_is_a_bare_401() {
+    let s = server().await;
+    let mut c = TcpStream::connect(s.addr).await.expect("connects");
+    let req = format!(
+        "GET /ws/events?event=messages.upserts&token=x HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        s.addr
+    );
+    c.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut buf))
+        .await
+        .expect("the server closes the connection")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a blank line");
+    assert_eq!(body, "", "no body");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
 }

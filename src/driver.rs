@@ -152,6 +152,8 @@ pub struct Connection {
     last_event: RefCell<JsValue>,
     /// The token promise this connection waits for, if any.
     token_wait: RefCell<Option<TokenWait>>,
+    /// Whether `debug` has logged the unknown-event hint (once per connection).
+    hinted: Cell<bool>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
@@ -191,6 +193,7 @@ impl Connection {
             renewed: RefCell::new(None),
             last_event: RefCell::new(JsValue::UNDEFINED),
             token_wait: RefCell::new(None),
+            hinted: Cell::new(false),
             inbound: Cell::new(0),
             on_closed: RefCell::new(None),
         })
@@ -600,7 +603,19 @@ impl Connection {
                 };
                 let message = match kind {
                     ErrorKind::Connect | ErrorKind::Timeout => {
-                        format!("{message} ({})", self.display_url())
+                        let mut m = format!("{message} ({})", self.display_url());
+                        let hint = match kind {
+                            ErrorKind::Connect => crate::events::hint(&self.base, &self.event),
+                            _ => None,
+                        };
+                        if let Some(hint) = hint {
+                            if !self.hinted.replace(true) {
+                                self.debug(&hint);
+                            }
+                            m.push_str("; ");
+                            m.push_str(&hint);
+                        }
+                        m
                     }
                     _ => message,
                 };

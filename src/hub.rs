@@ -184,13 +184,14 @@ fn share_key(
     token: &Token<Function>,
 ) -> String {
     let url = url::with_query(base, event, "", params);
-    match token {
+    let (source, id) = match token {
         Token::Static(t) => match host::claim(t, "instanceName") {
-            Some(instance) => format!("{url}\ninstance {instance}"),
-            None => format!("{url}\ntoken {t}"),
+            Some(instance) => ("instance", instance),
+            None => ("token", t.clone()),
         },
-        Token::Dynamic(_) => format!("{url}\nfunction"),
-    }
+        Token::Dynamic(_) => ("function", String::new()),
+    };
+    format!("{url}\n{source} {id}")
 }
 
 fn register(conn: &Rc<Connection>) {

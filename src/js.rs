@@ -27,14 +27,16 @@ export type ErrorKind =
 /** The errors given to `onError`. */
 export interface EventSocketError extends Error {
   kind: ErrorKind;
-  /** For `"parse"`: the text that was not JSON. */
-  raw?: string;
+  /** For `"parse"`: the frame that was not JSON (text, or a binary frame with `parse: "json"`). */
+  raw?: string | ArrayBuffer | Blob;
   /** For `"callback"`, `"token"`, `"parse"`: what was thrown. */
   cause?: unknown;
 }
 
 /** A JSON value as `JSON.parse` returns it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A JSON object, e.g. what CodeChat passes through from WhatsApp (fields vary by version). */
+export type JsonObject = { [key: string]: Json };
 
 export interface Heartbeat {
   /** ms between heartbeat messages. */
@@ -61,6 +63,8 @@ export interface SocketOptions {
   connectTimeout?: number;
   heartbeat?: Heartbeat | null;
   queueLimit?: number;
+  /** `"json"` (default): the callback gets each text frame parsed; `"text"`: text and binary
+   * frames as they came. */
   parse?: "json" | "text";
   binaryType?: "arraybuffer" | "blob";
   share?: boolean;
@@ -73,30 +77,128 @@ export interface SocketOptions {
   debug?: boolean;
 }
 
-/** CodeChat payloads of the events this package knows the shape of. */
-export interface ConnectionUpdate { instance: string; state: "open" | "connecting" | "close" | "refused"; statusReason: number }
-export interface QrcodeUpdated { count: number; code: string; base64: string }
+/** The 13 events CodeChat sends over its sockets. */
+export type SentEvent =
+  | "qrcode.updated" | "connection.update" | "messages.upsert" | "messages.update" | "send.message"
+  | "chats.upsert" | "chats.update" | "contacts.upsert" | "presence.update"
+  | "groups.upsert" | "groups.update" | "group-participants.update" | "call.upsert";
+/** The 22 event names CodeChat accepts (case-sensitive). The nine that are not a `SentEvent` are
+ * accepted and never sent over a socket (webhooks only, if anywhere): a subscription to one of
+ * them waits forever. */
+export type CodeChatEvent =
+  | SentEvent
+  | "messages.set" | "contacts.set" | "contacts.update" | "chats.set" | "chats.delete"
+  | "status.instance" | "refresh.token" | "labels.association" | "labels.edit";
+/** An event name: CodeChat's complete in an editor, any other server's name is accepted too. */
+export type EventName = CodeChatEvent | (string & {});
+
+/** `connection.update`: the WhatsApp connection of the instance. */
+export interface ConnectionUpdate {
+  instance: string;
+  state: "open" | "connecting" | "close";
+  /** The disconnect's status code, else 200. */
+  statusReason: number;
+}
+/** `qrcode.updated`. `paringCode` (sic: the server's spelling) comes when pairing by phone
+ * number; versions of the server differ in what else they send, so every field is optional. */
+export interface QrcodeUpdated { count?: number; code?: string; base64?: string; paringCode?: string }
+export type Device = "ios" | "android" | "web" | "unknown" | "desktop";
+/** `messages.upsert`: a message received, or sent through the API (`device: "web"`, no `info`). */
 export interface MessagesUpsert {
-  keyId: string; keyFromMe: boolean; pushName: string; keyRemoteJid: string; messageType: string;
-  content: Json; messageTimestamp: number; instanceId: string; isGroup: boolean; [key: string]: Json;
+  /** The database row's id, when the server saves messages. */
+  id?: number;
+  keyId: string;
+  keyFromMe: boolean;
+  /** Missing for chats WhatsApp knows only by LID: see `keyLid`. */
+  keyRemoteJid?: string;
+  keyLid?: string;
+  keyParticipant?: string;
+  keyParticipantLid?: string;
+  pushName?: string | null;
+  messageType: string;
+  /** The message itself; a text message is `{ text }`, media may carry `mediaUrl`. */
+  content: { text?: string; mediaUrl?: string; [key: string]: Json | undefined };
+  /** Seconds since the epoch. */
+  messageTimestamp: number;
+  instanceId: number;
+  device: Device;
+  isGroup?: boolean;
+  info?: { type: "notify" | "append" };
+  externalAttributes?: Json;
 }
+/** `send.message`: a message sent through the API (also sent as `messages.upsert`). */
+export type SendMessage = Omit<MessagesUpsert, "info" | "keyLid" | "keyParticipantLid" | "device"> & { device: "web" };
+/** `messages.update`: one status change, with the message's WhatsApp key spread in. */
+export interface MessagesUpdate {
+  remoteJid?: string;
+  fromMe?: boolean;
+  /** The message's `keyId` (not its database id). */
+  id?: string;
+  participant?: string;
+  status?: "ERROR" | "PENDING" | "SERVER_ACK" | "DELIVERY_ACK" | "READ" | "PLAYED";
+  /** ISO date. */
+  dateTime: string;
+  instanceId: number;
+}
+/** A row of `chats.upsert` (the frame is an array). Dates are ISO strings. */
+export interface Chat { id: number; remoteJid: string; content: JsonObject | null; createdAt: string | null; updatedAt: string | null; instanceId: number }
+/** A row of `chats.update` (the frame is an array). */
+export interface ChatUpdate { remoteJid: string; instanceId: number; content: JsonObject }
+/** A row of `contacts.upsert` (the frame is an array; WhatsApp's contact updates come as this event too). */
+export interface Contact { id: number; remoteJid: string; pushName: string | null; profilePicUrl: string | null; createdAt: string | null; updatedAt: string | null; instanceId: number }
+export type Presence = "unavailable" | "available" | "composing" | "recording" | "paused";
+/** `presence.update` (WhatsApp's own shape, passed through). */
+export interface PresenceUpdate { id: string; presences: { [participant: string]: { lastKnownPresence: Presence; lastSeen?: number } } }
+/** A group of `groups.upsert` / `groups.update` (WhatsApp's own shape, passed through; updates
+ * carry only what changed). */
+export interface Group { id: string; subject?: string; owner?: string; creation?: number; desc?: string; participants?: Json[]; [key: string]: Json | undefined }
+/** `group-participants.update` (WhatsApp's own shape, passed through). */
+export interface GroupParticipantsUpdate { id: string; author?: string; authorPn?: string; participants: Json[]; action: "add" | "remove" | "promote" | "demote" | (string & {}) }
+/** `call.upsert`: one call event (WhatsApp's own shape, passed through). */
+export interface CallUpsert {
+  chatId: string; from: string; id: string; /** ISO date. */ date: string; offline: boolean;
+  status: "offer" | "ringing" | "timeout" | "reject" | "accept" | "terminate" | (string & {});
+  isVideo?: boolean; isGroup?: boolean; groupJid?: string; callerPn?: string; latencyMs?: number;
+}
+
+/** What each event CodeChat sends carries (the frame's JSON). */
 export interface EventPayloads {
-  "connection.update": ConnectionUpdate;
   "qrcode.updated": QrcodeUpdated;
+  "connection.update": ConnectionUpdate;
   "messages.upsert": MessagesUpsert;
+  "messages.update": MessagesUpdate;
+  "send.message": SendMessage;
+  "chats.upsert": Chat[];
+  "chats.update": ChatUpdate[];
+  "contacts.upsert": Contact[];
+  "presence.update": PresenceUpdate;
+  "groups.upsert": Group[];
+  "groups.update": Group[];
+  "group-participants.update": GroupParticipantsUpdate;
+  "call.upsert": CallUpsert;
 }
-/** What the callback receives: the parsed JSON (typed for known events), or a string with
- * `parse: "text"`, or an ArrayBuffer/Blob for binary frames. */
-export type EventData<E extends string> = (E extends keyof EventPayloads ? EventPayloads[E] : Json) | string | ArrayBuffer | Blob;
+/** What the callback gets with `parse: "json"` (the default): the event's payload type for the
+ * events above, any JSON for other names. */
+export type Payload<E extends string> = E extends keyof EventPayloads ? EventPayloads[E] : Json;
 
 /** Sets defaults for later `socket()` calls (applied over earlier `configure()` calls option by option; `null` turns a hook off). */
 export function configure(options: SocketOptions): void;
 
-/** Subscribes `callback(data, event)` to `eventName`. Throws `TypeError` on bad arguments. */
-export function socket<E extends string>(
+/** Subscribes `callback(data, event)` to `eventName`; `data` is the parsed JSON (typed for
+ * CodeChat's events). A frame that is not JSON (text that does not parse, or a binary frame) goes
+ * to `onError` (kind `"parse"`, the frame as `raw`), never to the callback. Throws `TypeError` on
+ * bad arguments. */
+export function socket<E extends EventName>(
   eventName: E,
-  callback: (data: EventData<E>, event: MessageEvent) => void,
-  options?: SocketOptions,
+  callback: (data: Payload<E>, event: MessageEvent) => void,
+  options?: SocketOptions & { parse?: "json" },
+): Subscription;
+/** With `parse: "text"`: `data` is each frame as it came, a string for text, an `ArrayBuffer` (or
+ * a `Blob` with `binaryType: "blob"`) for binary. */
+export function socket(
+  eventName: EventName,
+  callback: (data: string | ArrayBuffer | Blob, event: MessageEvent) => void,
+  options: SocketOptions & { parse: "text" },
 ): Subscription;
 "#;
 

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod backoff;
+pub mod events;
 pub mod machine;
 pub mod options;
 pub mod url;

@@ -123,9 +123,10 @@ pub enum SocketError {
     /// The URL is not usable for a WebSocket (not `ws://`/`wss://` or a page-relative path, no host,
     /// or relative without a page to resolve it against).
     Url(String),
-    /// Kind `parse`: a text message was not JSON. The socket stays open.
+    /// Kind `parse`: a frame was not JSON: text that does not parse, or a binary frame (those
+    /// need [`SocketBuilder::parse_text`]). The socket stays open.
     Parse {
-        /// The text as received.
+        /// The text as received (empty for a binary frame).
         raw: String,
         /// The explanation.
         message: String,
@@ -519,8 +520,9 @@ impl SocketBuilder {
         self
     }
 
-    /// Hands text messages to [`on_message`](SocketBuilder::on_message) as the raw string instead
-    /// of parsed JSON. Ignored with [`on_json`](SocketBuilder::on_json), which needs JSON.
+    /// Hands every frame to [`on_message`](SocketBuilder::on_message) as it came (text as the raw
+    /// string, binary as an `ArrayBuffer`/`Blob`) instead of parsed JSON. Ignored with
+    /// [`on_json`](SocketBuilder::on_json), which needs JSON.
     ///
     /// ```no_run
     /// # use event_socket::Socket;
@@ -571,11 +573,12 @@ impl SocketBuilder {
         self
     }
 
-    /// Called with every message: `data` is the parsed JSON (or the string with
-    /// [`parse_text`](SocketBuilder::parse_text), or an `ArrayBuffer`/`Blob` for binary frames), and
-    /// the browser's `MessageEvent`. Text that is not JSON goes to
-    /// [`on_error`](SocketBuilder::on_error) as [`SocketError::Parse`] instead. Replaces an earlier
-    /// `on_message` or [`on_json`](SocketBuilder::on_json).
+    /// Called with every message: `data` is the parsed JSON, and the browser's `MessageEvent`. A
+    /// frame that is not JSON (text that does not parse, or a binary frame) goes to
+    /// [`on_error`](SocketBuilder::on_error) as [`SocketError::Parse`] instead. With
+    /// [`parse_text`](SocketBuilder::parse_text), `data` is every frame as it came: the string, or
+    /// an `ArrayBuffer`/`Blob` for binary frames. Replaces an earlier `on_message` or
+    /// [`on_json`](SocketBuilder::on_json).
     ///
     /// ```no_run
     /// # use event_socket::Socket;

@@ -50,7 +50,10 @@ impl Subscriber {
             match guarded::parse_call(&self.callback, event) {
                 Delivered::Ok => Ok(()),
                 Delivered::Threw(cause) => Err(cause),
-                Delivered::NotJson => self.not_json(event),
+                Delivered::NotJson => {
+                    self.not_json(event);
+                    Ok(())
+                }
             }
         };
         if let Err(cause) = called {
@@ -62,21 +65,24 @@ impl Subscriber {
         }
     }
 
-    /// The slow path of [`deliver`](Self::deliver): a binary frame goes to the callback as it
-    /// came; text that is not JSON becomes an error carrying the text as `raw`.
-    fn not_json(&self, event: &MessageEvent) -> Result<(), JsValue> {
+    /// The slow path of [`deliver`](Self::deliver): a frame that is not JSON becomes an error
+    /// carrying the frame as `raw`, never a callback call: with `parse: "json"` the callback gets
+    /// parsed JSON only (what its TypeScript type says). Binary frames are for `parse: "text"`.
+    fn not_json(&self, event: &MessageEvent) {
         let data = event.data();
-        if host::kind(&data) != Kind::String {
-            return guarded::call2(&self.callback, &data, event);
-        }
-        let err = errors::with_raw(
-            ErrorKind::Parse,
-            "a text message is not JSON; the socket stays open",
-            Some(&host::take_caught()),
-            &data,
-        );
+        let (message, cause) = if host::kind(&data) == Kind::String {
+            (
+                "a text message is not JSON; the socket stays open",
+                host::take_caught(),
+            )
+        } else {
+            (
+                "a binary frame is not JSON (parse: \"text\" takes them); the socket stays open",
+                JsValue::UNDEFINED,
+            )
+        };
+        let err = errors::with_raw(ErrorKind::Parse, message, Some(&cause), &data);
         self.error(&err);
-        Ok(())
     }
 
     pub fn error(&self, err: &JsValue) {

@@ -172,6 +172,8 @@ async fn close_while_connecting_never_reconnects() {
     let _turn = serial().await;
     let tok = token("close-conn").await;
     // Held for 3 s: the close below lands while connecting however slow this machine is.
+    let stalled = || async { get(&stats().await, "stalled").as_f64().unwrap_or(0.0) };
+    let stalled_before = stalled().await;
     control("/control/stall?ms=3000").await;
     let sub = socket(
         &"messages.upsert".into(),
@@ -179,6 +181,14 @@ async fn close_while_connecting_never_reconnects() {
         &fast(&tok, &[]),
     )
     .unwrap();
+    assert_eq!(sub.state(), "connecting");
+    // Closed once the server holds the handshake (not before the browser has even sent it).
+    for _ in 0..250 {
+        if stalled().await > stalled_before {
+            break;
+        }
+        sleep(20).await;
+    }
     assert_eq!(sub.state(), "connecting");
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
     assert_eq!(sub.state(), "closed");
@@ -321,16 +331,37 @@ async fn parse_text_hands_over_the_raw_string() {
     sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
 }
 
+/// With `parse: "text"` a binary frame reaches the callback as it came; with the default
+/// `parse: "json"` the callback gets parsed JSON only, and a binary frame goes to `onError` (kind
+/// `"parse"`, the frame as `raw`).
 #[wasm_bindgen_test]
-async fn binary_frames_reach_the_callback_unparsed() {
+async fn binary_frames_go_to_text_callbacks_and_to_on_error_with_json() {
     let _turn = serial().await;
     let tok = token("binary").await;
-    let msgs = Recorder::new();
-    let sub = socket(&"messages.upsert".into(), &f(&msgs), &fast(&tok, &[])).unwrap();
-    wait_for("open", 5000, || sub.state() == "open").await;
+    let (raw, parsed, errors) = (Recorder::new(), Recorder::new(), Recorder::new());
+    let text = socket(
+        &"messages.upsert".into(),
+        &f(&raw),
+        &fast(&tok, &[("parse", "text".into()), ("share", false.into())]),
+    )
+    .unwrap();
+    let json = socket(
+        &"messages.update".into(),
+        &f(&parsed),
+        &fast(&tok, &[("onError", f(&errors))]),
+    )
+    .unwrap();
+    wait_for("open", 5000, || {
+        text.state() == "open" && json.state() == "open"
+    })
+    .await;
     post("/events/binary/messages.upsert?raw=binary", "\u{1}\u{2}xyz").await;
-    wait_for("binary message", 3000, || msgs.len() == 1).await;
-    let buf = msgs
+    post("/events/binary/messages.update?raw=binary", "\u{1}\u{2}xyz").await;
+    wait_for("the binary frames", 3000, || {
+        raw.len() == 1 && errors.len() == 1
+    })
+    .await;
+    let buf = raw
         .arg(0)
         .dyn_into::<js_sys::ArrayBuffer>()
         .expect("an ArrayBuffer");
@@ -338,7 +369,14 @@ async fn binary_frames_reach_the_callback_unparsed() {
         js_sys::Uint8Array::new(&buf).to_vec(),
         b"\x01\x02xyz".to_vec()
     );
-    sub.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
+    let e = errors.arg(0);
+    assert_eq!(get(&e, "kind").as_string().as_deref(), Some("parse"));
+    assert!(get(&e, "raw").is_instance_of::<js_sys::ArrayBuffer>());
+    assert_eq!(parsed.len(), 0, "the JSON callback got no binary frame");
+    text.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
+    json.close(&JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -632,7 +670,7 @@ async fn send_takes_array_buffers_views_and_blobs_as_binary_frames() {
     let sub = socket(
         &"echo-binary".into(),
         &f(&got),
-        &opts(&[("url", echo_url().into())]),
+        &opts(&[("url", echo_url().into()), ("parse", "text".into())]),
     )
     .unwrap();
     wait_for("open", 5000, || sub.state() == "open").await;

@@ -45,7 +45,11 @@ async fn binary_type_blob_hands_binary_frames_over_as_blobs() {
     let sub = socket(
         &"messages.upsert".into(),
         &f(&msgs),
-        &on("blob", &[("binaryType", "blob".into())]).await,
+        &on(
+            "blob",
+            &[("binaryType", "blob".into()), ("parse", "text".into())],
+        )
+        .await,
     )
     .unwrap();
     wait_state(&sub, "open", 5000).await;

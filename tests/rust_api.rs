@@ -281,6 +281,7 @@ async fn send_json_text_and_bytes_round_trip_through_the_echo_server() {
     let frames: Log<JsValue> = Log::new();
     let mut push = frames.pusher();
     let bin = Socket::builder(echo_url(), "bin")
+        .parse_text()
         .on_message(move |data, _| push(data))
         .connect()
         .expect("connect");

@@ -35,31 +35,9 @@ use tower::ServiceExt;
 use tower_http::cors::CorsLayer;
 use tower_http::services::ServeDir;
 
-/// The event names CodeChat emits; `/ws/events` accepts only these.
-pub const EVENTS: &[&str] = &[
-    "qrcode.updated",
-    "connection.update",
-    "status.instance",
-    "messages.set",
-    "messages.upsert",
-    "messages.update",
-    "send.message",
-    "contacts.set",
-    "contacts.upsert",
-    "contacts.update",
-    "presence.update",
-    "chats.set",
-    "chats.update",
-    "chats.upsert",
-    "chats.delete",
-    "groups.upsert",
-    "groups.update",
-    "group-participants.update",
-    "refresh.token",
-    "call.upsert",
-    "labels.association",
-    "labels.edit",
-];
+/// The event names CodeChat accepts; `/ws/events` accepts only these. One list with the client's
+/// (whose `connect` errors name the closest one for any other).
+pub const EVENTS: &[&str] = &event_socket::events::ACCEPTED;
 
 /// The close code sent to an older socket with `--on-duplicate close-old`.
 pub const CLOSE_REPLACED: u16 = 4001;

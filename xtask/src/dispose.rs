@@ -4,7 +4,8 @@
 //! the handle: for this class that would leave the subscription running with no handle left to
 //! close it, the opposite of what `using` promises. The glue's alias is replaced by a method that
 //! closes, then frees (once: disposing twice does nothing more), and the type declaration says so.
-//! `free()` itself keeps wasm-bindgen's meaning (the handle only; see the README).
+//! `free()` itself keeps wasm-bindgen's meaning (the handle only; see the README). The declarations
+//! reference the `esnext.disposable` library that `Symbol.dispose` needs.
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -20,9 +21,16 @@ pub fn glue(js: &str) -> Result<String> {
     replace_once(js, ALIAS, CLOSING, "the glue")
 }
 
-/// The declarations with `[Symbol.dispose]` documented as closing.
+/// What `[Symbol.dispose]` needs from TypeScript's libraries, so that a project compiling with
+/// `lib: ["ES2022", "DOM"]` and `skipLibCheck: false` need not add `ESNext.Disposable` itself. A
+/// triple-slash directive counts only at the top of a file.
+const LIB_REFERENCE: &str = "/// <reference lib=\"esnext.disposable\" />\n";
+
+/// The declarations with `[Symbol.dispose]` documented as closing, and the library it needs
+/// referenced.
 pub fn types(ts: &str) -> Result<String> {
-    replace_once(ts, DECLARED, DOCUMENTED, "event_socket.d.ts")
+    let ts = replace_once(ts, DECLARED, DOCUMENTED, "event_socket.d.ts")?;
+    Ok(format!("{LIB_REFERENCE}{ts}"))
 }
 
 fn replace_once(text: &str, old: &str, new: &str, what: &str) -> Result<String> {
@@ -46,6 +54,7 @@ mod tests {
         assert!(!js.contains("= Subscription.prototype.free;"));
         let ts = types(&format!("export class Subscription {{\n{DECLARED}}}\n")).unwrap();
         assert!(ts.contains("Closes the subscription"));
+        assert!(ts.starts_with("/// <reference lib=\"esnext.disposable\" />\n"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod backoff;
 pub mod events;
 pub mod machine;
 pub mod options;
+pub mod payloads;
 pub mod url;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]

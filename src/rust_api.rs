@@ -2,28 +2,23 @@
 //! as the JavaScript `socket()`, with a builder, Rust closures, typed messages and `Result`s.
 //!
 //! ```no_run
+//! use event_socket::payloads::MessagesUpsert;
 //! use event_socket::{Socket, SocketError};
-//! use serde::Deserialize;
-//!
-//! #[derive(Deserialize)]
-//! #[serde(rename_all = "camelCase")]
-//! struct ConnectionUpdate {
-//!     instance: String,
-//!     state: String,
-//!     status_reason: u16,
-//! }
 //!
 //! fn start(jwt: &str) -> Result<Socket, SocketError> {
-//!     Socket::builder("ws://localhost:8084/ws/events", "connection.update")
+//!     Socket::builder("ws://localhost:8084/ws/events", "messages.upsert")
 //!         .token(jwt)
-//!         .on_json(|update: Result<ConnectionUpdate, SocketError>| match update {
-//!             Ok(u) => web_sys::console::log_1(&format!("{} is {}", u.instance, u.state).into()),
+//!         .on_json(|m: Result<MessagesUpsert, SocketError>| match m {
+//!             Ok(m) => web_sys::console::log_1(&format!("{}: {:?}", m.sender(), m.content.text).into()),
 //!             Err(e) => web_sys::console::warn_1(&e.to_string().into()),
 //!         })
 //!         .on_state_change(|state| web_sys::console::log_1(&state.as_str().into()))
 //!         .connect()
 //! }
 //! ```
+//!
+//! [`crate::payloads`] has CodeChat's payloads typed; your own `serde::Deserialize` types work the
+//! same way.
 //!
 //! # Design
 //!
@@ -599,14 +594,12 @@ impl SocketBuilder {
     ///
     /// ```no_run
     /// # use event_socket::{Socket, SocketError};
-    /// #[derive(serde::Deserialize)]
-    /// #[serde(rename_all = "camelCase")]
-    /// struct ConnectionUpdate { instance: String, state: String, status_reason: u16 }
+    /// use event_socket::payloads::ConnectionUpdate;
     ///
     /// let b = Socket::builder("ws://h/ws/events", "connection.update").on_json(
     ///     |update: Result<ConnectionUpdate, SocketError>| {
     ///         if let Ok(u) = update {
-    ///             web_sys::console::log_1(&format!("{}: {} ({})", u.instance, u.state, u.status_reason).into());
+    ///             web_sys::console::log_1(&format!("{}: {:?} ({})", u.instance, u.state, u.status_reason).into());
     ///         }
     ///     },
     /// );

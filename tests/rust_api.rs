@@ -373,3 +373,37 @@ async fn a_socket_dropped_by_another_subscriber_of_the_shared_connection_hears_n
     assert_eq!(a.state(), State::Open, "a carries on");
     assert_eq!(open_count("rs-shared", "messages.upsert").await, 1.0);
 }
+
+/// `on_json` with the crate's CodeChat payload types decodes what the (reference) server sends,
+/// arrays included.
+#[wasm_bindgen_test]
+async fn codechat_payloads_decode_into_the_crates_types() {
+    use event_socket::payloads::{Contact, MessagesUpsert};
+    let _turn = serial().await;
+    let tok = token("rs-payloads").await;
+    let msgs: Log<Result<MessagesUpsert, SocketError>> = Log::new();
+    let contacts: Log<Result<Vec<Contact>, SocketError>> = Log::new();
+    let m = fast("messages.upsert", &tok)
+        .on_json(msgs.pusher())
+        .connect()
+        .expect("connect");
+    let c = fast("contacts.upsert", &tok)
+        .on_json(contacts.pusher())
+        .connect()
+        .expect("connect");
+    wait_for("open", 5000, || {
+        m.state() == State::Open && c.state() == State::Open
+    })
+    .await;
+    post("/control/simulate/rs-payloads", "{}").await;
+    wait_for("one of each", 3000, || {
+        msgs.len() == 1 && contacts.len() == 1
+    })
+    .await;
+    let msg = msgs.items().remove(0).expect("a MessagesUpsert");
+    assert!(msg.instance_id > 0 && msg.id.is_some());
+    assert!(msg.content.text.is_some());
+    let rows = contacts.items().remove(0).expect("a Vec<Contact>");
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].remote_jid.ends_with("@s.whatsapp.net"));
+}

@@ -5,7 +5,7 @@
 
 import init, { configure, socket } from "./pkg/event_socket.js";
 
-const EVENTS = ["connection.update", "qrcode.updated", "messages.upsert"];
+const EVENTS = ["connection.update", "qrcode.updated", "messages.upsert", "presence.update", "chats.upsert"];
 const RETRY_MS = 1000; // first retry delay, for the chat and the events
 const MAX_MESSAGES = 200; // chat messages kept on the page
 const MAX_EVENTS = 40; // incoming messages kept on the page
@@ -319,14 +319,19 @@ function onQrCode(data) {
     code.title = data.code;
     caption.append(code);
   }
+  // Pairing by phone number: the server sends the code as `paringCode` (sic).
+  if (typeof data.paringCode === "string") {
+    caption.append(el("span", null, "or pair with the code "), el("strong", "pairing", data.paringCode));
+  }
 }
 
 function onMessage(data) {
   const list = $("wa-messages");
   list.querySelector(".empty")?.remove();
-  const name = String(data?.pushName || data?.keyRemoteJid || "Unknown");
+  // No push name for some senders; chats WhatsApp knows only by LID have no keyRemoteJid.
+  const name = String(data?.pushName || data?.keyRemoteJid || data?.keyLid || "Unknown");
   const text = data?.content?.text ?? data?.content?.caption ?? `(${data?.messageType ?? "message"})`;
-  const jid = typeof data?.keyRemoteJid === "string" ? data.keyRemoteJid.replace(/@.*$/, "") : "";
+  const jid = typeof data?.keyRemoteJid === "string" ? `+${data.keyRemoteJid.replace(/@.*$/, "")}` : data?.keyLid ? "LID" : "";
   const ts = Number(data?.messageTimestamp);
   const when = Number.isFinite(ts) && ts > 0 ? new Date(ts * 1000) : new Date();
 
@@ -337,12 +342,35 @@ function onMessage(data) {
   const body = el("div", "wa-body");
   const head = el("div", "wa-head");
   head.append(el("strong", "sender", name));
-  if (jid) head.append(el("span", "jid", `+${jid}`));
+  if (jid) head.append(el("span", "jid", jid));
   head.append(el("time", "when", clock(when)));
   body.append(head, el("p", "text", String(text)));
   li.append(avatar, body);
   list.prepend(li);
   while (list.children.length > MAX_EVENTS) list.lastElementChild.remove();
+}
+
+/** Prepends a text row to a short list (at most `max`), replacing its placeholder. */
+function prependRow(list, text, max = 5) {
+  list.querySelector(".empty")?.remove();
+  const li = el("li");
+  li.append(el("span", "h-state", text), el("time", "when", clock()));
+  list.prepend(li);
+  while (list.children.length > max) list.lastElementChild.remove();
+}
+
+function onPresence(data) {
+  for (const [who, p] of Object.entries(data?.presences ?? {})) {
+    prependRow($("presence"), `${who.replace(/@.*$/, "")} ${p?.lastKnownPresence ?? "?"}`);
+  }
+}
+
+/** chats.upsert: an array of chat rows. */
+function onChats(rows) {
+  for (const chat of Array.isArray(rows) ? rows : []) {
+    const unread = chat?.content?.unreadCount;
+    prependRow($("chats"), `${String(chat?.remoteJid ?? "?").replace(/@.*$/, "")}${unread ? ` (${unread} unread)` : ""}`);
+  }
 }
 
 function hash(s) {
@@ -355,6 +383,8 @@ const HANDLERS = {
   "connection.update": onConnectionUpdate,
   "qrcode.updated": onQrCode,
   "messages.upsert": onMessage,
+  "presence.update": onPresence,
+  "chats.upsert": onChats,
 };
 
 /** A token function: a fresh development token before every attempt (the server's /dev/token). */

@@ -23,6 +23,8 @@ const DIST = path.join(ROOT, "dist");
 const SHOTS = path.join(ROOT, "target", "screenshots");
 const RETRY_MS = 1000; // the page's reconnectInterval
 const T = 15000; // default wait
+/** The events the demo subscribes to, each with its own socket. */
+const LIVE_EVENTS = ["connection.update", "qrcode.updated", "messages.upsert", "presence.update", "chats.upsert"];
 
 let server = null;
 let browser = null;
@@ -142,7 +144,7 @@ async function main() {
   });
 
   await check("each event subscription opens (its own state badge)", async () => {
-    for (const ev of ["connection.update", "qrcode.updated", "messages.upsert"]) {
+    for (const ev of LIVE_EVENTS) {
       await page.locator(`.subs li[data-event="${ev}"] .badge[data-state="open"]`).waitFor();
     }
   });
@@ -169,6 +171,17 @@ async function main() {
     const name = (await page.locator("#wa-messages li.wa .sender").first().textContent()).trim();
     const text = (await page.locator("#wa-messages li.wa .text").first().textContent()).trim();
     assert(name.length > 0 && text.length > 0, `sender ${JSON.stringify(name)}, text ${JSON.stringify(text)}`);
+  });
+
+  await check("presence.update and chats.upsert (an array) show rows; a pairing code shows beside the QR", async () => {
+    await page.locator("#presence li:not(.empty)").first().waitFor();
+    await page.locator("#chats li:not(.empty)").first().waitFor();
+    const chat = (await page.locator("#chats li .h-state").first().textContent()).trim();
+    assert(/^\d+|^\d{6,}/.test(chat), `a chat row names the chat: ${chat}`);
+    // every third QR round of the simulator pairs by phone: `paringCode` (sic)
+    await page.locator("#qr-caption .pairing").waitFor({ timeout: 20000 });
+    const code = (await page.locator("#qr-caption .pairing").textContent()).trim();
+    assert(/^[A-Z0-9]{8}$/.test(code), `the pairing code: ${code}`);
   });
 
   await check("the XSS message appears as text and runs nothing", async () => {
@@ -244,15 +257,15 @@ async function main() {
       }
     });
     const dropped = await api(base, "POST", "/control/drop?mode=abrupt");
-    assert(dropped.dropped >= 4, `the server dropped the chat and the three event sockets (dropped ${dropped.dropped})`);
+    assert(dropped.dropped >= 1 + LIVE_EVENTS.length, `the server dropped the chat and the event sockets (dropped ${dropped.dropped})`);
     await page.waitForFunction(() => window.__seen.status.some((s) => /^Reconnecting in \d+ s \(attempt \d+\)$/.test(s)));
     await waitStatus(/^Connected to /, 20000);
-    for (const ev of ["connection.update", "qrcode.updated", "messages.upsert"]) {
+    for (const ev of LIVE_EVENTS) {
       await page.locator(`.subs li[data-event="${ev}"] .badge[data-state="open"]`).waitFor({ timeout: 20000 });
     }
     const seen = await page.evaluate(() => window.__seen);
     log(`  status seen: ${seen.status.join(" | ")}`);
-    for (const ev of ["connection.update", "qrcode.updated", "messages.upsert"]) {
+    for (const ev of LIVE_EVENTS) {
       assert(seen.badges.includes(`${ev}:reconnecting`), `${ev} went through reconnecting`);
     }
     const text = `after the drop ${Date.now()}`;
@@ -273,7 +286,7 @@ async function main() {
     const url = new URL(page.url());
     assert(url.searchParams.get("server") === base.replace(/^http/, "ws"), `server in the query: ${page.url()}`);
     assert(!url.searchParams.has("token"), "no token in the address");
-    for (const ev of ["connection.update", "qrcode.updated", "messages.upsert"]) {
+    for (const ev of LIVE_EVENTS) {
       await page.locator(`.subs li[data-event="${ev}"] .badge[data-state="open"]`).waitFor();
     }
     // a reload keeps the setting

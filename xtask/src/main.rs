@@ -20,6 +20,7 @@ mod before_init;
 mod bench;
 mod demo;
 mod dispose;
+mod engines;
 mod minify;
 mod pkg;
 mod server;
@@ -47,9 +48,10 @@ usage: cargo xtask <command>
 
 commands:
   test   install missing tools, then run every test: native (cargo test --workspace),
-         browser (wasm-bindgen-test in headless Chromium against a fresh event-server),
-         the npm package build, the page tests (tests/e2e/run.mjs) and the package
-         tests (tests/e2e/package.mjs: npm pack, examples/) if present
+         browser (wasm-bindgen-test in Chromium, Firefox ESR and WebKitGTK against a fresh
+         event-server), the npm package build, the fault suite on it, the page tests and the
+         package tests; `test --browser chromium|firefox|webkit`: only the browser suites, in
+         that engine
   pkg    build the npm package into pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
          and print its raw and gzipped sizes
   size   build pkg/, then report where the wasm's bytes go (twiggy, installed if missing),
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
     let ctx = Ctx::new();
     let started = Instant::now();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test::test(&ctx),
+        Some("test") => test::test(&ctx, &args[1..]),
         Some("pkg") => ensure_tools(&ctx, Tools::PKG).and_then(|()| pkg::pkg(&ctx).map(drop)),
         Some("demo") => demo::demo(&ctx),
         Some("size") => ensure_tools(&ctx, Tools::SIZE).and_then(|()| size::size(&ctx)),
@@ -90,6 +92,8 @@ struct Ctx {
     target_dir: PathBuf,
     cargo: OsString,
     e2e: PathBuf,
+    /// Where `cargo install` puts tools (`$CARGO_HOME/bin`).
+    cargo_bin: PathBuf,
 }
 
 impl Ctx {
@@ -104,20 +108,20 @@ impl Ctx {
         };
         // Tools installed by `cargo install` land in ~/.cargo/bin: make sure we (and the
         // children, e.g. cargo looking for the wasm-bindgen-test-runner) find them.
-        if let Some(home) = env::var_os("CARGO_HOME")
+        let cargo_bin = env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        {
-            let bin = home.join("bin");
-            let paths: Vec<PathBuf> =
-                env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect();
-            if !paths.contains(&bin) {
-                let joined = env::join_paths(std::iter::once(bin).chain(paths))
-                    .expect("PATH entries are joinable");
-                env::set_var("PATH", joined); // still single-threaded here
-            }
+            .unwrap_or_else(|| PathBuf::from(".cargo"))
+            .join("bin");
+        let paths: Vec<PathBuf> =
+            env::split_paths(&env::var_os("PATH").unwrap_or_default()).collect();
+        if !paths.contains(&cargo_bin) {
+            let joined = env::join_paths(std::iter::once(cargo_bin.clone()).chain(paths))
+                .expect("PATH entries are joinable");
+            env::set_var("PATH", joined); // still single-threaded here
         }
         Ctx {
+            cargo_bin,
             cargo: env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
             e2e: root.join("tests").join("e2e"),
             root,

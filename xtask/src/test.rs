@@ -6,55 +6,40 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use crate::engines::{self, Engine};
 use crate::pkg::{panic_probe, pkg};
 use crate::server::{build_server, start_server};
-use crate::tools::{ensure_tools, Tools};
-use crate::{run, show, step, Ctx, Result, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
+use crate::tools::{ensure_engine, ensure_tools, Tools};
+use crate::{run, show, step, Ctx, Result, CHROMIUM, WASM_TARGET};
 
-/// Chromium flags for the browser tests (wasm-bindgen-test-runner adds `headless`,
-/// `no-sandbox` and `disable-dev-shm-usage` itself; repeating them is harmless).
-const CHROME_ARGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-];
-
-pub fn test(ctx: &Ctx) -> Result {
+/// `cargo xtask test [--browser chromium|firefox|webkit]`: everything, or with `--browser` the
+/// browser suites in that one engine (quick work on an engine).
+pub fn test(ctx: &Ctx, args: &[String]) -> Result {
+    let only = match args {
+        [] => None,
+        [flag, name] if flag == "--browser" => Some(Engine::parse(name).ok_or_else(|| {
+            format!("--browser: {name:?} is not one of chromium, firefox, webkit")
+        })?),
+        _ => {
+            return Err(format!(
+                "test: unexpected arguments {args:?} (try --browser NAME)"
+            ))
+        }
+    };
     let started = Instant::now();
     ensure_tools(ctx, Tools::ALL)?;
+    let engines: Vec<Engine> = match only {
+        Some(e) => vec![e],
+        // Chromium first: the page and package tests drive it too.
+        None => Engine::ALL.to_vec(),
+    };
+    for &e in &engines {
+        ensure_engine(ctx, e)?;
+    }
 
-    step("native tests: cargo test --workspace");
-    run(ctx.cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
-    // The herd simulation prints its figures (peak attempts with and without jitter).
-    run(ctx.cargo().args([
-        "test",
-        "-p",
-        "event-socket",
-        "--test",
-        "herd",
-        "--",
-        "--nocapture",
-    ]))?;
-
-    // Rust apps depend on the crate with `default-features = false` (README): that build must
-    // compile too, warnings included, though no suite links it.
-    step("the Rust apps' build: cargo rustc -p event-socket --target wasm32-unknown-unknown --no-default-features -- -D warnings");
-    run(ctx.cargo().args([
-        "rustc",
-        "-p",
-        "event-socket",
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--no-default-features",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    if only.is_none() {
+        native_tests(ctx)?;
+    }
 
     step("event-server for the browser tests");
     let bin = build_server(ctx)?;
@@ -68,21 +53,26 @@ pub fn test(ctx: &Ctx) -> Result {
     let event_server = format!("127.0.0.1:{port}");
     println!("event-server is up; browser tests use EVENT_SERVER={event_server}");
 
-    step(
-        "browser tests: cargo test -p event-socket --release --target wasm32-unknown-unknown \
-         (the shipped features and profile, headless Chromium)",
-    );
-    let browser_files = browser_test_files(ctx);
-    let chrome_runs = browser_tests(ctx, &event_server)?;
-    if chrome_runs < browser_files.len() {
-        return Err(format!(
-            "{} browser test file(s) ({}) but only {chrome_runs} run(s) in headless Chrome: \
-             were they skipped?",
-            browser_files.len(),
-            browser_files.join(", ")
+    let mut counts = Vec::new();
+    for &e in &engines {
+        step(&format!(
+            "browser tests in {}: cargo test -p event-socket --release --target \
+             wasm32-unknown-unknown (the shipped features and profile)",
+            e.name()
         ));
+        let passed = browser_tests(ctx, &event_server, e)?;
+        counts.push(format!("{} {passed}", e.name()));
     }
-    println!("ok: {chrome_runs} test binar(y/ies) ran in headless Chrome");
+    if only.is_some() {
+        drop(server);
+        println!();
+        println!(
+            "== xtask test --browser: PASSED in {}s: {} tests",
+            started.elapsed().as_secs(),
+            counts.join(", ")
+        );
+        return Ok(());
+    }
 
     let sizes = pkg(ctx)?;
 
@@ -105,13 +95,44 @@ pub fn test(ctx: &Ctx) -> Result {
 
     println!();
     println!(
-        "== xtask test: ALL PASSED in {}s: native tests, {chrome_runs} browser test binar(y/ies) in \
-         headless Chrome, pkg (wasm+js gzip {} B), the fault suite on pkg/, page tests, package \
-         tests, the panic hook",
+        "== xtask test: ALL PASSED in {}s: native tests, browser tests ({} passed), pkg (wasm+js \
+         gzip {} B), the fault suite on pkg/, page tests, package tests, the panic hook",
         started.elapsed().as_secs(),
+        counts.join(", "),
         sizes.gzip_total()
     );
     Ok(())
+}
+
+/// The native tests, then the build Rust apps use.
+fn native_tests(ctx: &Ctx) -> Result {
+    step("native tests: cargo test --workspace");
+    run(ctx.cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    // The herd simulation prints its figures (peak attempts with and without jitter).
+    run(ctx.cargo().args([
+        "test",
+        "-p",
+        "event-socket",
+        "--test",
+        "herd",
+        "--",
+        "--nocapture",
+    ]))?;
+    // Rust apps depend on the crate with `default-features = false` (README): that build must
+    // compile too, warnings included, though no suite links it.
+    step("the Rust apps' build: cargo rustc -p event-socket --target wasm32-unknown-unknown --no-default-features -- -D warnings");
+    run(ctx.cargo().args([
+        "rustc",
+        "-p",
+        "event-socket",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 /// The `tests/*.rs` files that run in a browser.
@@ -144,16 +165,26 @@ pub fn node_tests(ctx: &Ctx, script: &str, bin: &Path) -> Result {
         .env("CHROMIUM", CHROMIUM))
 }
 
-pub fn browser_tests(ctx: &Ctx, event_server: &str) -> Result<usize> {
+/// Runs the wasm-bindgen-test suites in `engine`, echoing their output; returns how many tests
+/// passed. Every test file must have run in that engine.
+pub fn browser_tests(ctx: &Ctx, event_server: &str, engine: Engine) -> Result<usize> {
     // wasm-bindgen-test-runner reads browser capabilities from the file named by
     // WASM_BINDGEN_TEST_WEBDRIVER_JSON (default: ./webdriver.json); we generate ours.
     let dir = ctx.target_dir.join("xtask");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let webdriver_json = dir.join("webdriver.json");
-    fs::write(&webdriver_json, webdriver_json_text())
+    fs::write(&webdriver_json, engines::webdriver_json())
         .map_err(|e| format!("cannot write {}: {e}", webdriver_json.display()))?;
 
-    let mut cmd = ctx.cargo();
+    // WebKitGTK needs a display even when driven: a virtual one, for the whole run.
+    let mut cmd = if engine.needs_display() {
+        let mut c = Command::new("xvfb-run");
+        c.arg("-a").arg(&ctx.cargo).current_dir(&ctx.root);
+        c
+    } else {
+        ctx.cargo()
+    };
+    let (driver_var, driver) = engine.driver(&ctx.cargo_bin);
     cmd.args([
         "test",
         "-p",
@@ -168,7 +199,7 @@ pub fn browser_tests(ctx: &Ctx, event_server: &str) -> Result<usize> {
         "--",
         "--nocapture",
     ])
-    .env("CHROMEDRIVER", CHROMEDRIVER)
+    .env(driver_var, &driver)
     .env("EVENT_SERVER", event_server)
     .env("WASM_BINDGEN_TEST_TIMEOUT", "900")
     .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
@@ -176,16 +207,27 @@ pub fn browser_tests(ctx: &Ctx, event_server: &str) -> Result<usize> {
     .env_remove("NO_HEADLESS")
     .env_remove("WASM_BINDGEN_TEST_ONLY_NODE")
     .stdout(Stdio::piped());
+    // Only the chosen driver: the runner picks the first it finds.
+    for (var, _) in Engine::ALL.map(|e| e.driver(&ctx.cargo_bin)) {
+        if var != driver_var {
+            cmd.env_remove(var);
+        }
+    }
     println!("$ {}", show(&cmd));
-    println!("  (CHROMEDRIVER={CHROMEDRIVER} EVENT_SERVER={event_server} WASM_BINDGEN_TEST_TIMEOUT=900 WASM_BINDGEN_TEST_WEBDRIVER_JSON={})", webdriver_json.display());
+    println!(
+        "  ({driver_var}={} EVENT_SERVER={event_server} WASM_BINDGEN_TEST_TIMEOUT=900 \
+         WASM_BINDGEN_TEST_WEBDRIVER_JSON={})",
+        driver.display(),
+        webdriver_json.display()
+    );
     let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let mut chrome_runs = 0;
+    let banner = format!("Running headless tests in {}", engine.banner());
+    let (mut runs, mut passed) = (0, 0);
     let mut renderer_hung = false;
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
         let Ok(line) = line else { break };
-        if line.contains("Running headless tests in Chrome") {
-            chrome_runs += 1;
-        }
+        runs += usize::from(line.contains(&banner));
+        passed += passed_in(&line);
         renderer_hung |= line.contains("Timed out receiving message from renderer");
         println!("{line}");
     }
@@ -193,28 +235,44 @@ pub fn browser_tests(ctx: &Ctx, event_server: &str) -> Result<usize> {
     if !status.success() {
         if renderer_hung {
             println!(
-                "hint: chromedriver got no answer from the page for minutes (`Timed out receiving \
+                "hint: the driver got no answer from the page for minutes (`Timed out receiving \
                  message from renderer`; the runner then says `missing field chunk`): the page's \
                  main thread was blocked, i.e. a synchronous loop in a test or in the library. \
                  Run that file with NO_HEADLESS=1 to watch it in a browser."
             );
         }
-        return Err(format!("browser tests failed ({status})"));
+        return Err(format!(
+            "browser tests in {} failed ({status})",
+            engine.name()
+        ));
     }
-    Ok(chrome_runs)
+    let files = browser_test_files(ctx);
+    if runs < files.len() {
+        return Err(format!(
+            "{} browser test file(s) ({}) but only {runs} run(s) in {}: were they skipped?",
+            files.len(),
+            files.join(", "),
+            engine.name()
+        ));
+    }
+    println!(
+        "ok: {runs} test binaries, {passed} tests passed in {}",
+        engine.name()
+    );
+    Ok(passed)
 }
 
-pub fn webdriver_json_text() -> String {
-    let args: Vec<String> = CHROME_ARGS.iter().map(|a| format!("\"{a}\"")).collect();
-    let binary = if Path::new(CHROMIUM).exists() {
-        format!(",\n    \"binary\": \"{CHROMIUM}\"")
-    } else {
-        String::new()
-    };
-    format!(
-        "{{\n  \"goog:chromeOptions\": {{\n    \"args\": [{}]{binary}\n  }}\n}}\n",
-        args.join(", ")
-    )
+/// N from wasm-bindgen-test's `test result: ok. N passed; …` line, else 0 (also for the doc
+/// tests' line, which says `measured`: they only compile for this target).
+fn passed_in(line: &str) -> usize {
+    if line.contains("measured") {
+        return 0;
+    }
+    line.trim()
+        .strip_prefix("test result: ok. ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -222,10 +280,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn webdriver_json_passes_the_chrome_flags() {
-        let json = webdriver_json_text();
-        assert!(json.contains("\"goog:chromeOptions\""));
-        assert!(json.contains("\"--headless\""));
-        assert!(json.contains("\"--no-first-run\""));
+    fn reads_the_passed_count() {
+        assert_eq!(
+            passed_in("test result: ok. 22 passed; 0 failed; 0 ignored; 0 filtered out; finished in 7.12s"),
+            22
+        );
+        assert_eq!(passed_in("test result: FAILED. 21 passed; 1 failed"), 0);
+        assert_eq!(passed_in("running 22 tests"), 0);
+        assert_eq!(
+            passed_in(
+                "test result: ok. 45 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"
+            ),
+            0
+        );
     }
 }

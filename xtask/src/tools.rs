@@ -4,7 +4,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::{output_of, run, step, Ctx, Result, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engines::{Engine, GECKODRIVER_VERSION};
+use crate::{output_of, run, step, Ctx, Result, WASM_TARGET};
 
 const TRUNK_VERSION: &str = "0.21.14";
 /// The wasm size profiler behind `cargo xtask size`.
@@ -14,29 +17,24 @@ const TWIGGY_VERSION: &str = "0.8.0";
 #[derive(Clone, Copy)]
 pub struct Tools {
     trunk: bool,
-    chromium: bool,
     twiggy: bool,
 }
 
 impl Tools {
     pub const ALL: Tools = Tools {
         trunk: true,
-        chromium: true,
         twiggy: false,
     };
     pub const PKG: Tools = Tools {
         trunk: false,
-        chromium: false,
         twiggy: false,
     };
     pub const DEMO: Tools = Tools {
         trunk: true,
-        chromium: false,
         twiggy: false,
     };
     pub const SIZE: Tools = Tools {
         trunk: false,
-        chromium: false,
         twiggy: true,
     };
 }
@@ -87,39 +85,6 @@ pub fn ensure_tools(ctx: &Ctx, tools: Tools) -> Result {
         cargo_tool(ctx, "twiggy", TWIGGY_VERSION)?;
     }
 
-    if tools.chromium {
-        step("tools: chromium and chromium-driver (Debian packages)");
-        if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-            println!("ok: {CHROMIUM}, {CHROMEDRIVER}");
-        } else {
-            let root = output_of("id", &["-u"]).as_deref() == Some("0");
-            let apt = |args: &[&str]| {
-                let mut cmd = if root {
-                    Command::new("apt-get")
-                } else {
-                    Command::new("sudo")
-                };
-                if !root {
-                    cmd.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-                }
-                cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
-                cmd
-            };
-            run(&mut apt(&["update"]))?;
-            run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))?;
-            for path in [CHROMIUM, CHROMEDRIVER] {
-                if !Path::new(path).exists() {
-                    return Err(format!("{path} is still missing after apt-get install"));
-                }
-            }
-        }
-        for program in [CHROMIUM, CHROMEDRIVER] {
-            if let Some(v) = output_of(program, &["--version"]) {
-                println!("{v}");
-            }
-        }
-    }
-
     step("tools: npm packages in tests/e2e (binaryen for wasm-opt, playwright-core)");
     let modules = ctx.e2e.join("node_modules");
     if ctx.wasm_opt().exists()
@@ -142,14 +107,68 @@ pub fn ensure_tools(ctx: &Ctx, tools: Tools) -> Result {
     Ok(())
 }
 
+/// What `engine` needs (Debian's packages; geckodriver from crates.io), each only if missing.
+pub fn ensure_engine(ctx: &Ctx, engine: Engine) -> Result {
+    step(&format!(
+        "tools: {} for the browser tests ({})",
+        engine.name(),
+        engine.packages().join(", ")
+    ));
+    let missing: Vec<&str> = engine
+        .installed()
+        .iter()
+        .copied()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        println!("ok: {}", engine.installed().join(", "));
+    } else {
+        println!("missing: {}", missing.join(", "));
+        apt_install(engine.packages())?;
+        for path in engine.installed() {
+            if !Path::new(path).exists() {
+                return Err(format!("{path} is still missing after apt-get install"));
+            }
+        }
+    }
+    if engine == Engine::Firefox {
+        cargo_tool(ctx, "geckodriver", GECKODRIVER_VERSION)?;
+    }
+    Ok(())
+}
+
+/// `apt-get install -y` (after one `apt-get update` per run), with `sudo` unless root.
+fn apt_install(packages: &[&str]) -> Result {
+    static UPDATED: AtomicBool = AtomicBool::new(false);
+    let root = output_of("id", &["-u"]).as_deref() == Some("0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+            sudo
+        };
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        cmd
+    };
+    if !UPDATED.swap(true, Ordering::Relaxed) {
+        run(&mut apt(&["update"]))?;
+    }
+    let mut args = vec!["install", "-y"];
+    args.extend_from_slice(packages);
+    run(&mut apt(&args))
+}
+
 /// `cargo install <name> --version =<version> --locked` unless `<name> --version` says that
 /// version already.
 fn cargo_tool(ctx: &Ctx, name: &str, version: &str) -> Result {
     step(&format!("tools: {name} {version}"));
-    // `trunk 0.21.14`; twiggy says `twiggy-opt 0.8.0`.
+    // `trunk 0.21.14`; twiggy says `twiggy-opt 0.8.0`; geckodriver `geckodriver 0.37.1 (…)` and
+    // more lines.
     match output_of(name, &["--version"]) {
-        Some(v) if v.starts_with(name) && v.split_whitespace().last() == Some(version) => {
-            println!("ok: {v}")
+        Some(v) if v.starts_with(name) && v.split_whitespace().nth(1) == Some(version) => {
+            println!("ok: {}", v.lines().next().unwrap_or_default())
         }
         have => {
             println!("have: {}", have.as_deref().unwrap_or("none"));

@@ -367,6 +367,79 @@ impl SocketBuilder {
         self
     }
 
+    /// A function called before every attempt for a fresh token (tokens that expire: CodeChat's
+    /// live an hour). Subscriptions share a connection only when they share this function's
+    /// connection settings, so give it to one [`Socket`] per event (or use
+    /// [`token`](SocketBuilder::token) for a token that does not change).
+    ///
+    /// The function is handed to the connection, which may outlive this `Socket` when another
+    /// subscription shares it; it is freed by the JavaScript garbage collector with the connection.
+    ///
+    /// ```no_run
+    /// # use event_socket::Socket;
+    /// # fn read_cached_jwt() -> String { String::new() }
+    /// let b = Socket::builder("ws://h/ws/events", "messages.upsert").token_fn(read_cached_jwt);
+    /// ```
+    pub fn token_fn(mut self, mut f: impl FnMut() -> String + 'static) -> Self {
+        let f = Closure::<dyn FnMut() -> JsValue>::new(move || JsValue::from(f())).into_js_value();
+        self.opts.token = Some(Token::Dynamic(f.unchecked_into()));
+        self
+    }
+
+    /// [`token_fn`](SocketBuilder::token_fn) for a token that takes a request: the future runs
+    /// before every attempt; `Err(why)` is reported as [`SocketError::Token`] (with `why` as its
+    /// cause) and the attempt is retried with backoff, like a refused connection.
+    ///
+    /// ```no_run
+    /// # use event_socket::Socket;
+    /// # async fn renew() -> Result<String, String> { Ok(String::new()) }
+    /// let b = Socket::builder("ws://h/ws/events", "messages.upsert").token_async(renew);
+    /// ```
+    pub fn token_async<F, Fut>(mut self, mut f: F) -> Self
+    where
+        F: FnMut() -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<String, String>> + 'static,
+    {
+        let f = Closure::<dyn FnMut() -> JsValue>::new(move || {
+            let token = f();
+            JsValue::from(js_sys::futures::future_to_promise(async move {
+                token.await.map(JsValue::from).map_err(JsValue::from)
+            }))
+        })
+        .into_js_value();
+        self.opts.token = Some(Token::Dynamic(f.unchecked_into()));
+        self
+    }
+
+    /// Decides after each close whether to reconnect (`false`: closed for good); default: always.
+    /// Called with the close as [`on_close`](SocketBuilder::on_close) reports it (`will_reconnect`
+    /// and `delay_ms` are not decided yet: `true` and `None`). Like
+    /// [`token_fn`](SocketBuilder::token_fn), it belongs to the connection.
+    ///
+    /// ```no_run
+    /// # use event_socket::Socket;
+    /// // 4001: CodeChat's reference server closing an older socket of the same instance.
+    /// let b = Socket::builder("ws://h/ws/events", "e").should_reconnect(|close| close.code != 4001);
+    /// ```
+    pub fn should_reconnect(mut self, mut f: impl FnMut(&CloseInfo) -> bool + 'static) -> Self {
+        let f = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |event: JsValue| {
+            let (code, reason, was_clean) = match event.dyn_ref::<web_sys::CloseEvent>() {
+                Some(e) => (e.code(), e.reason(), e.was_clean()),
+                None => (1006, String::new(), false),
+            };
+            JsValue::from_bool(f(&CloseInfo {
+                code,
+                reason,
+                was_clean,
+                will_reconnect: true,
+                delay_ms: None,
+            }))
+        })
+        .into_js_value();
+        self.opts.should_reconnect = Some(f.unchecked_into());
+        self
+    }
+
     /// Adds one extra query parameter (parameters already in the URL are kept).
     ///
     /// ```no_run

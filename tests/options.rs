@@ -242,3 +242,52 @@ fn params_may_not_set_event_or_token() {
     };
     assert!(fine.resolve().is_ok());
 }
+
+/// Every option of the README's table has its method on the Rust builder (`SocketBuilder`): the
+/// two APIs cannot drift apart silently.
+#[test]
+fn every_documented_option_has_a_rust_builder_method() {
+    let readme = include_str!("../README.md");
+    let rust_api = include_str!("../src/rust_api.rs");
+    let table = readme
+        .split("### Options")
+        .nth(1)
+        .expect("an Options section");
+    let names: Vec<String> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| option |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|row| row.split(" | ").next())
+        .flat_map(|cell| cell.trim_start_matches("| ").split(", "))
+        .map(|name| name.trim_matches('`').to_string())
+        .collect();
+    assert!(names.len() >= 20, "{names:?}");
+    let snake = |name: &str| {
+        let mut out = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    for name in &names {
+        let methods: Vec<String> = match name.as_str() {
+            "url" => vec!["builder".into()],
+            "parse" => vec!["parse_text".into()],
+            "token" => vec!["token".into(), "token_fn".into(), "token_async".into()],
+            other => vec![snake(other)],
+        };
+        for method in methods {
+            assert!(
+                rust_api.contains(&format!("pub fn {method}("))
+                    || rust_api.contains(&format!("pub fn {method}<")),
+                "the README's option `{name}` has no SocketBuilder::{method}"
+            );
+        }
+    }
+}

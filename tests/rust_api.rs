@@ -407,3 +407,88 @@ async fn codechat_payloads_decode_into_the_crates_types() {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].remote_jid.ends_with("@s.whatsapp.net"));
 }
+
+/// `token_async`: the future runs before every attempt; an `Err` is a `SocketError::Token`, then
+/// the attempt is retried with backoff and the next token is used.
+#[wasm_bindgen_test]
+async fn an_async_token_function_runs_before_every_attempt_and_its_errors_are_token_errors() {
+    let _turn = serial().await;
+    let calls = Rc::new(std::cell::Cell::new(0u32));
+    let errors: Log<SocketError> = Log::new();
+    let counted = calls.clone();
+    let socket = Socket::builder(events_url(), "messages.upsert")
+        .reconnect_interval(50)
+        .jitter(0.0)
+        .min_uptime(0)
+        .token_async(move || {
+            counted.set(counted.get() + 1);
+            let first = counted.get() == 1;
+            async move {
+                if first {
+                    return Err("the token service is down".to_string());
+                }
+                let v = http("GET", "/dev/token?instance=rs-async", None).await;
+                get(&v, "token")
+                    .as_string()
+                    .ok_or_else(|| "no token".to_string())
+            }
+        })
+        .on_error(errors.pusher())
+        .connect()
+        .expect("connect");
+    wait_for("open with the second token", 5000, || {
+        socket.state() == State::Open
+    })
+    .await;
+    assert_eq!(calls.get(), 2);
+    assert!(
+        matches!(errors.items().first(), Some(SocketError::Token(_))),
+        "{:?}",
+        errors.items()
+    );
+    control("/control/drop?mode=abrupt").await;
+    wait_for("reconnecting", 3000, || {
+        socket.state() == State::Reconnecting
+    })
+    .await;
+    wait_for("open again", 5000, || socket.state() == State::Open).await;
+    assert_eq!(calls.get(), 3, "called again for the next attempt");
+}
+
+/// `token_fn` is called before every attempt; `should_reconnect` decides after a close, here
+/// refusing to reconnect after the server's 4000.
+#[wasm_bindgen_test]
+async fn a_token_function_and_should_reconnect() {
+    let _turn = serial().await;
+    let tok = token("rs-fn").await;
+    let calls = Rc::new(std::cell::Cell::new(0u32));
+    let seen: Log<u16> = Log::new();
+    let (counted, mut push) = (calls.clone(), seen.pusher());
+    let socket = Socket::builder(events_url(), "messages.upsert")
+        .reconnect_interval(50)
+        .jitter(0.0)
+        .token_fn(move || {
+            counted.set(counted.get() + 1);
+            tok.clone()
+        })
+        .should_reconnect(move |close| {
+            push(close.code);
+            close.code != 4000
+        })
+        .connect()
+        .expect("connect");
+    wait_for("open", 5000, || socket.state() == State::Open).await;
+    control("/control/drop?mode=close&code=1012&target=events").await;
+    wait_for("reconnected after 1012", 5000, || {
+        seen.len() == 1 && socket.state() == State::Open
+    })
+    .await;
+    assert_eq!(calls.get(), 2, "a token for each attempt");
+    control("/control/drop?mode=close&code=4000&target=events").await;
+    wait_for("closed for good after 4000", 5000, || {
+        socket.state() == State::Closed
+    })
+    .await;
+    assert_eq!(seen.items(), vec![1012, 4000]);
+    assert_eq!(calls.get(), 2, "no attempt after should_reconnect said no");
+}

@@ -28,6 +28,9 @@ mod host;
 mod hub;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;
+/// A socket's messages as a `Stream` (feature `stream`): see [`stream::Messages`].
+#[cfg(all(target_arch = "wasm32", feature = "stream"))]
+pub mod stream;
 #[cfg(target_arch = "wasm32")]
 mod subscriber;
 

@@ -148,6 +148,9 @@ pub enum SocketError {
     Unsent(String),
     /// A send on a socket that is closed for good.
     Closed,
+    /// From a [`crate::stream::Messages`] stream: this many messages were dropped because the
+    /// consumer did not keep up (the oldest go first); the next items are the newest.
+    Lagged(u64),
     /// An error of a kind this version does not know.
     Other {
         /// The `kind` of the JavaScript error.
@@ -160,7 +163,7 @@ pub enum SocketError {
 impl SocketError {
     /// The kind as a string: the JavaScript `error.kind` for the variants that have one (`"parse"`,
     /// `"connect"`, `"queue-full"` …), and `"options"`, `"url"`, `"decode"`, `"encode"`, `"closed"`
-    /// for the Rust-only ones.
+    /// and `"lagged"` for the Rust-only ones.
     pub fn kind(&self) -> &str {
         match self {
             SocketError::Options { .. } => "options",
@@ -176,6 +179,7 @@ impl SocketError {
             SocketError::RetriesExhausted(_) => "retries-exhausted",
             SocketError::Unsent(_) => "unsent",
             SocketError::Closed => "closed",
+            SocketError::Lagged(_) => "lagged",
             SocketError::Other { kind, .. } => kind,
         }
     }
@@ -269,6 +273,10 @@ impl fmt::Display for SocketError {
             SocketError::Closed => write!(
                 f,
                 "event-socket: the socket is closed for good; the message was not sent"
+            ),
+            SocketError::Lagged(n) => write!(
+                f,
+                "event-socket: {n} message(s) dropped: the stream's consumer did not keep up"
             ),
             SocketError::Callback(m)
             | SocketError::Connect(m)
@@ -919,7 +927,59 @@ impl SocketBuilder {
             sub,
             live,
             closures: Some(closures),
+            on_drop: None,
         })
+    }
+
+    /// [`connect`](SocketBuilder::connect), with the messages as a [`futures_core::Stream`] of
+    /// `Result<T, SocketError>` (decoded as [`on_json`](SocketBuilder::on_json) decodes them, which
+    /// this replaces) holding at most `capacity` untaken messages: when full, the oldest is
+    /// dropped and the consumer's next item is [`SocketError::Lagged`]. The stream ends when the
+    /// connection closes for good or the `Socket` is dropped. Feature `stream` (on by default).
+    ///
+    /// ```no_run
+    /// # use event_socket::{Socket, SocketError};
+    /// # async fn run() -> Result<(), SocketError> {
+    /// use event_socket::payloads::MessagesUpsert;
+    /// use event_socket::stream::Stream;
+    /// use std::pin::Pin;
+    ///
+    /// let (_socket, mut messages) = Socket::builder("ws://h/ws/events", "messages.upsert")
+    ///     .token("eyJ...")
+    ///     .connect_stream::<MessagesUpsert>(1000)?;
+    /// while let Some(m) =
+    ///     std::future::poll_fn(|cx| Pin::new(&mut messages).poll_next(cx)).await
+    /// {
+    ///     match m {
+    ///         Ok(m) => web_sys::console::log_1(&m.sender().into()),
+    ///         Err(e) => web_sys::console::warn_1(&e.to_string().into()), // Lagged, Decode, Parse
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "stream")]
+    pub fn connect_stream<T: DeserializeOwned + 'static>(
+        mut self,
+        capacity: usize,
+    ) -> Result<(Socket, crate::stream::Messages<T>), SocketError> {
+        use crate::stream::{Messages, Queue};
+        let queue = Queue::new(capacity);
+        let (fill, end, end_on_drop) = (queue.clone(), queue.clone(), queue.clone());
+        let mut user_state = self.on_state_change.take();
+        let mut socket = self
+            .on_json(move |item: Result<T, SocketError>| fill.borrow_mut().push(item))
+            .on_state_change(move |state| {
+                if let Some(f) = user_state.as_mut() {
+                    f(state);
+                }
+                if state == State::Closed {
+                    end.borrow_mut().end();
+                }
+            })
+            .connect()?;
+        socket.on_drop = Some(Box::new(move || end_on_drop.borrow_mut().end()));
+        Ok((socket, Messages::new(queue)))
     }
 }
 
@@ -961,6 +1021,8 @@ pub struct Socket {
     /// Cleared on drop: from then on the closures do nothing.
     live: Rc<Cell<bool>>,
     closures: Option<Closures>,
+    /// Run on drop (a stream's end).
+    on_drop: Option<Box<dyn FnOnce()>>,
 }
 
 impl fmt::Debug for Socket {
@@ -1196,6 +1258,9 @@ impl Drop for Socket {
         self.live.set(false);
         let conn = self.conn.borrow().clone();
         hub::unsubscribe(&conn, &self.sub, 1000, String::new());
+        if let Some(f) = self.on_drop.take() {
+            f();
+        }
         if let Some(closures) = self.closures.take() {
             // Freed once the current dispatch is over: a socket dropped from inside a callback must
             // not leave the core, still iterating its subscribers, with a dead function.

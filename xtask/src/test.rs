@@ -118,21 +118,29 @@ fn native_tests(ctx: &Ctx) -> Result {
         "--",
         "--nocapture",
     ]))?;
-    // Rust apps depend on the crate with `default-features = false` (README): that build must
-    // compile too, warnings included, though no suite links it.
-    step("the Rust apps' build: cargo rustc -p event-socket --target wasm32-unknown-unknown --no-default-features -- -D warnings");
-    run(ctx.cargo().args([
-        "rustc",
-        "-p",
-        "event-socket",
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--no-default-features",
-        "--",
-        "-D",
-        "warnings",
-    ]))
+    // Rust apps depend on the crate with `default-features = false` (README), with or without
+    // `stream`: those builds must compile too, warnings included, though no suite links them.
+    for features in ["", "stream"] {
+        step(&format!(
+            "the Rust apps' build: cargo rustc -p event-socket --target wasm32-unknown-unknown \
+             --no-default-features --features '{features}' -- -D warnings"
+        ));
+        run(ctx.cargo().args([
+            "rustc",
+            "-p",
+            "event-socket",
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--no-default-features",
+            "--features",
+            features,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    Ok(())
 }
 
 /// The `tests/*.rs` files that run in a browser.

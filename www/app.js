@@ -497,6 +497,7 @@ $("settings-form").addEventListener("submit", (e) => {
   settings = next;
   saveSettings(settings);
   startLive();
+  checkServer();
   if (echoChanged || !chat.sub || chat.sub.state === "closed") {
     chat.sub?.close();
     connectChat();
@@ -510,6 +511,38 @@ $("settings-reset").addEventListener("click", () => {
   updateServerHint();
   showError($("settings-error"), "");
 });
+
+// ---------------------------------------------------------------- the event server
+
+const HEALTH_RETRY_MS = 3000;
+let healthTimer = 0;
+let healthRound = 0; // a settings change starts a new round; an older answer is dropped
+
+/**
+ * When the page talks to its own origin (no server setting), asks that origin for the event
+ * server's /health. `trunk serve` alone answers the page but proxies the sockets to 127.0.0.1:8084,
+ * so without the event server every socket would just fail with 1006 and say nothing of why: the
+ * banner (its text is in index.html) says what to start, and goes away by itself once the server answers.
+ */
+async function checkServer() {
+  clearTimeout(healthTimer);
+  const round = ++healthRound;
+  const banner = $("server-banner");
+  if (normalizeBase(settings.server)) {
+    banner.hidden = true;
+    return;
+  }
+  let ok = false;
+  try {
+    const res = await fetch("/health", { cache: "no-store" });
+    ok = res.ok && (await res.json())?.ok === true;
+  } catch {
+    ok = false;
+  }
+  if (round !== healthRound) return;
+  banner.hidden = ok;
+  if (!ok) healthTimer = setTimeout(checkServer, HEALTH_RETRY_MS);
+}
 
 // ---------------------------------------------------------------- start
 
@@ -526,3 +559,4 @@ try {
 }
 connectChat();
 startLive();
+checkServer();

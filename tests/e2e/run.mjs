@@ -3,13 +3,15 @@
 //
 //   EVENT_SERVER_BIN=target/debug/event-server ROOT=$PWD node tests/e2e/run.mjs
 //
-// `cargo xtask test` runs this after building pkg/ (the page copies it). Steps: `trunk build` into
+// `cargo xtask test` runs this after building pkg/ (the page copies it). Steps: `trunk build` (its
+// pre_build hook runs `cargo xtask pkg`, up to date by then) into
 // ROOT/dist, `event-server --port 0 --static dist --simulate demo --simulate-every 300`, then the
 // checks below, each printed as `ok - ...` or `FAIL - ...`. Screenshots go to target/screenshots/.
 // Exits non-zero on any failure; the server and the browser are stopped in every case.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -28,6 +30,7 @@ const LIVE_EVENTS = ["connection.update", "qrcode.updated", "messages.upsert", "
 
 let server = null;
 let browser = null;
+let bare = null; // the static server without an event server behind it
 
 // ---------------------------------------------------------------- helpers
 
@@ -40,6 +43,8 @@ function stopServer() {
 }
 
 async function cleanup() {
+  bare?.close();
+  bare = null;
   if (browser) {
     const b = browser;
     browser = null;
@@ -62,6 +67,34 @@ async function startServer() {
   const started = await spawnEventServer(BIN, args);
   server = started.child;
   return started.base;
+}
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
+
+/**
+ * dist/ served the way `trunk serve` serves it when the event server is not running: the files,
+ * and HTTP 500 for /health (what trunk's proxy answers when 127.0.0.1:8084 refuses) until
+ * `healthy.ok` is set. Resolves with its http://127.0.0.1:PORT.
+ */
+function serveDistAlone(healthy) {
+  return new Promise((resolve, reject) => {
+    bare = http.createServer((req, res) => {
+      const p = new URL(req.url, "http://x").pathname;
+      if (p === "/health") {
+        res.writeHead(healthy.ok ? 200 : 500, { "content-type": "application/json" });
+        return res.end(healthy.ok ? '{"ok":true}' : "");
+      }
+      const file = path.join(DIST, p.endsWith("/") ? `${p}index.html` : p);
+      if (!file.startsWith(DIST) || !existsSync(file)) {
+        res.writeHead(404);
+        return res.end();
+      }
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
+      res.end(readFileSync(file));
+    });
+    bare.on("error", reject);
+    bare.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${bare.address().port}`));
+  });
 }
 
 async function api(base, method, p) {
@@ -117,12 +150,15 @@ async function main() {
   const stats = () => api(base, "GET", "/control/stats");
 
   const loaded = await check("the page loads and the chat says Connected", async () => {
+    const health = page.waitForResponse((r) => new URL(r.url()).pathname === "/health");
     const res = await page.goto(`${base}/`);
     assert(res && res.ok(), `GET / -> ${res && res.status()}`);
     await waitStatus(/^Connected to ws:\/\//);
     const text = await statusText();
     assert(text.includes("/echo"), `status names the echo url: ${text}`);
     assert((await page.locator("#chat-badge").textContent()) === "open", "chat badge is open");
+    assert((await health).ok(), "the page asked its server for /health and got it");
+    assert(await page.locator("#server-banner").isHidden(), "no missing-server banner while the server answers");
   });
   if (!loaded) throw new Error("the page did not come up; skipping the rest");
 
@@ -293,6 +329,25 @@ async function main() {
     await page.reload();
     assert((await page.inputValue("#set-server")) === base.replace(/^http/, "ws"), "the setting survives a reload");
     await waitStatus(/^Connected to /);
+  });
+
+  await check("without the event server (trunk serve alone) a banner says what to start, and goes once it answers", async () => {
+    const healthy = { ok: false };
+    const alone = await serveDistAlone(healthy);
+    const p2 = await context.newPage();
+    try {
+      await p2.goto(`${alone}/`);
+      const banner = p2.locator("#server-banner");
+      await banner.waitFor({ state: "visible" });
+      const said = await banner.textContent();
+      for (const part of ["cargo run -p event-server", "cargo xtask demo", "8084"]) {
+        assert(said.includes(part), `the banner names ${JSON.stringify(part)}: ${said}`);
+      }
+      healthy.ok = true;
+      await banner.waitFor({ state: "hidden", timeout: 10000 });
+    } finally {
+      await p2.close();
+    }
   });
 
   await check("no uncaught errors on the page", async () => {

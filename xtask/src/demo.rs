@@ -4,7 +4,6 @@ use std::fs;
 use std::io::Read;
 use std::process::Command;
 
-use crate::pkg::pkg;
 use crate::server::{build_server, start_server};
 use crate::tools::{ensure_tools, Tools};
 use crate::{run, step, Ctx, Result};
@@ -13,11 +12,9 @@ const DEMO_PORT: u16 = 8084;
 
 pub fn demo(ctx: &Ctx) -> Result {
     ensure_tools(ctx, Tools::DEMO)?;
+    // The page loads the package from pkg/, which trunk's pre_build hook (Trunk.toml) builds with
+    // `cargo xtask pkg` before every build, so a fresh clone needs no step of its own here.
     let page = ctx.root.join("www").join("index.html").exists();
-    if page {
-        // The page loads the package from pkg/ (see Trunk.toml): build it fresh.
-        pkg(ctx)?;
-    }
     step(&format!(
         "demo: event-server --simulate demo on 127.0.0.1:{DEMO_PORT}"
     ));

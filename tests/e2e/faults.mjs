@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, CHROME_ARGS, log, spawnEventServer, stop, tally } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, Opened, runSuite, spawnEventServer, stop } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -22,25 +22,8 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const PKG = path.join(ROOT, "pkg");
 const SITE = path.join(ROOT, "target", "e2e-shipped"); // shipped/index.html + a copy of pkg/
 
-let server = null;
-let browser = null;
-
-async function cleanup() {
-  if (browser) {
-    const b = browser;
-    browser = null;
-    await b.close().catch(() => {});
-  }
-  stop(server);
-}
-
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    log(`interrupted (${sig})`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-process.on("exit", () => stop(server));
+const opened = new Opened();
+process.on("exit", () => stop(opened.server));
 
 // ---------------------------------------------------------------- the checks (run in the page)
 
@@ -236,9 +219,9 @@ async function main() {
   cpSync(PKG, path.join(SITE, "pkg"), { recursive: true });
 
   const ev = await spawnEventServer(BIN, ["--port", "0", "--static", SITE]);
-  server = ev.child;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-  const page = await (await browser.newContext()).newPage();
+  opened.server = ev.child;
+  opened.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
+  const page = await (await opened.browser.newContext()).newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => {
     pageErrors.push(e.message);
@@ -352,13 +335,4 @@ async function main() {
   });
 }
 
-try {
-  await main();
-} catch (e) {
-  tally.failures += 1;
-  log(`FAIL - ${e?.stack || e}`);
-} finally {
-  await cleanup();
-}
-log(`\nfault suite on the shipped build: ${tally.passed} passed, ${tally.failures} failed`);
-process.exit(tally.failures ? 1 : 0);
+await runSuite("\nfault suite on the shipped build", main, () => opened.close());

@@ -86,3 +86,39 @@ export function spawnEventServer(bin, args) {
     });
   });
 }
+
+/** What a suite opened: its event server and browser. `close()` stops both, and may run twice. */
+export class Opened {
+  server = null;
+  browser = null;
+
+  async close() {
+    const b = this.browser;
+    this.browser = null;
+    if (b) await b.close().catch(() => {});
+    stop(this.server);
+  }
+}
+
+/**
+ * Runs a suite: `main()` (a throw counts as one failure), then `cleanup()` in every case, on
+ * Ctrl-C and SIGTERM too; prints `NAME: P passed, F failed` and exits non-zero on any failure.
+ */
+export async function runSuite(name, main, cleanup) {
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.on(sig, () => {
+      log(`interrupted (${sig})`);
+      cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main();
+  } catch (e) {
+    tally.failures += 1;
+    log(`FAIL - ${e?.stack || e}`);
+  } finally {
+    await cleanup();
+  }
+  log(`${name}: ${tally.passed} passed, ${tally.failures} failed`);
+  process.exit(tally.failures ? 1 : 0);
+}

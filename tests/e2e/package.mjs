@@ -29,7 +29,7 @@ import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, CHROME_ARGS, log, spawnEventServer, tally } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, runSuite, spawnEventServer, tally } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -89,12 +89,6 @@ async function cleanup() {
   for (const s of [...servers]) kill(s);
 }
 
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    log(`interrupted (${sig})`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
 process.on("exit", () => {
   for (const s of [...servers]) kill(s);
 });
@@ -457,13 +451,4 @@ async function main() {
   kill(ev.child);
 }
 
-try {
-  await main();
-} catch (e) {
-  tally.failures += 1;
-  log(`FAIL - ${(e && e.message) || e}`);
-} finally {
-  await cleanup();
-}
-log(`package tests: ${tally.passed} passed, ${tally.failures} failed`);
-process.exit(tally.failures ? 1 : 0);
+await runSuite("package tests", main, cleanup);

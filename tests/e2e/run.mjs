@@ -15,7 +15,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, CHROME_ARGS, log, sleep, spawnEventServer, stop, tally } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, runSuite, sleep, spawnEventServer, stop } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
@@ -34,10 +34,6 @@ let bare = null; // the static server without an event server behind it
 
 // ---------------------------------------------------------------- helpers
 
-
-
-
-
 function stopServer() {
   stop(server);
 }
@@ -53,12 +49,6 @@ async function cleanup() {
   stopServer();
 }
 
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => {
-    log(`interrupted (${sig})`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
 process.on("exit", stopServer);
 
 /** Starts the event server; resolves with its http://HOST:PORT. */
@@ -355,15 +345,4 @@ async function main() {
   });
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  tally.failures += 1;
-  log(`FAIL - ${(e && e.message) || e}`);
-} finally {
-  await cleanup();
-}
-log(`page tests: ${tally.passed} passed, ${tally.failures} failed; screenshots in ${path.relative(ROOT, SHOTS) || SHOTS}`);
-code = tally.failures ? 1 : 0;
-process.exit(code);
+await runSuite(`page tests (screenshots in ${path.relative(ROOT, SHOTS) || SHOTS})`, main, cleanup);

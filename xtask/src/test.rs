@@ -85,6 +85,9 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     step("package tests: node tests/e2e/package.mjs (npm pack, examples/ in headless Chromium)");
     node_tests(ctx, "package.mjs", &bin)?;
 
+    step("Leptos example: node tests/e2e/leptos.mjs (examples/leptos-dashboard, trunk build --release)");
+    node_tests(ctx, "leptos.mjs", &bin)?;
+
     // Last: it leaves the probe build in cargo's output, which nothing after it reads.
     panic_probe(ctx)?;
     step("panic hook: node tests/e2e/panic.mjs (a panic shows its message and location)");
@@ -96,7 +99,8 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     println!();
     println!(
         "== xtask test: ALL PASSED in {}s: native tests, browser tests ({} passed), pkg (wasm+js \
-         gzip {} B), the fault suite on pkg/, page tests, package tests, the panic hook",
+         gzip {} B), the fault suite on pkg/, page tests, package tests, the Leptos example, the \
+         panic hook",
         started.elapsed().as_secs(),
         counts.join(", "),
         sizes.gzip_total()
@@ -140,6 +144,17 @@ fn native_tests(ctx: &Ctx) -> Result {
             "warnings",
         ]))?;
     }
+    // The rustdoc examples of the browser-only modules (rust_api, stream, js) are cfg'd out of the
+    // native doc tests above: compile them for wasm32 (the few without `no_run` run in Node).
+    step("rustdoc examples for wasm32: cargo test --doc -p event-socket --target wasm32-unknown-unknown");
+    run(ctx.cargo().args([
+        "test",
+        "--doc",
+        "-p",
+        "event-socket",
+        "--target",
+        WASM_TARGET,
+    ]))?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod machine;
 pub mod options;
 pub mod payloads;
+pub mod tabs;
 pub mod url;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]

@@ -64,7 +64,7 @@ pub fn live_closures() -> i64 {
     LIVE_CLOSURES.get()
 }
 
-fn count_closures(delta: i64) {
+pub(crate) fn count_closures(delta: i64) {
     LIVE_CLOSURES.set(LIVE_CLOSURES.get() + delta);
 }
 
@@ -101,14 +101,14 @@ impl Drop for Armed {
 
 /// The closures waiting on a token promise and the promise's handle (see `host::then`); counted
 /// while they live. Dropping it empties the handle first, so the promise never calls them freed.
-struct TokenWait {
+pub(crate) struct TokenWait {
     handle: JsValue,
     _ok: Handler,
     _err: Handler,
 }
 
 impl TokenWait {
-    fn new(handle: JsValue, ok: Handler, err: Handler) -> Self {
+    pub(crate) fn new(handle: JsValue, ok: Handler, err: Handler) -> Self {
         count_closures(2);
         TokenWait {
             handle,
@@ -129,14 +129,14 @@ impl Drop for TokenWait {
 pub type ClosedHook = Box<dyn Fn(&Connection)>;
 
 pub struct Connection {
-    me: Weak<Connection>,
+    pub(crate) me: Weak<Connection>,
     pub event: String,
     /// The resolved `ws:`/`wss:` URL before `event` and `token` are added.
-    base: String,
+    pub(crate) base: String,
     pub opts: Options<Function>,
     /// The key under which the hub shares this connection, if it is shared.
     pub share_key: Option<String>,
-    machine: RefCell<Machine<JsValue>>,
+    pub(crate) machine: RefCell<Machine<JsValue>>,
     pending: RefCell<Vec<Action<JsValue>>>,
     draining: Cell<bool>,
     socket: RefCell<Option<LiveSocket>>,
@@ -151,13 +151,24 @@ pub struct Connection {
     /// The browser event behind the `Open`/`Close` note being performed.
     last_event: RefCell<JsValue>,
     /// The token promise this connection waits for, if any.
-    token_wait: RefCell<Option<TokenWait>>,
+    pub(crate) token_wait: RefCell<Option<TokenWait>>,
     /// Whether `debug` has logged the unknown-event hint (once per connection).
     hinted: Cell<bool>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
     inbound: Cell<u64>,
     /// Called when the connection is closed for good, so the hub forgets it.
     on_closed: RefCell<Option<ClosedHook>>,
+    /// The state the subscribers were last told (machine and tabs both report; told once).
+    pub(crate) shown: Cell<State>,
+    /// Sharing across tabs (`share: true` where the browser can): the election and relay, and
+    /// the lock and channel it speaks through. `None`: this page's own socket.
+    pub(crate) tabs: RefCell<Option<crate::tabs::Tabs<JsValue>>>,
+    pub(crate) link: RefCell<Option<crate::tablink::TabLink>>,
+    /// The token the tab election got from the token function (to read the instance): the
+    /// first attempt uses it instead of calling the function again.
+    pub(crate) first_token: RefCell<Option<String>>,
+    /// Sharing across tabs with a token function: the first token decides the election's key.
+    pub(crate) electing: Cell<bool>,
 }
 
 fn slot(kind: TimerKind) -> usize {
@@ -196,6 +207,11 @@ impl Connection {
             hinted: Cell::new(false),
             inbound: Cell::new(0),
             on_closed: RefCell::new(None),
+            shown: Cell::new(State::Connecting),
+            tabs: RefCell::new(None),
+            link: RefCell::new(None),
+            first_token: RefCell::new(None),
+            electing: Cell::new(false),
         })
     }
 
@@ -203,8 +219,13 @@ impl Connection {
         *self.on_closed.borrow_mut() = Some(f);
     }
 
+    /// What the subscribers see: the machine's state, or the leader's where another tab leads.
     pub fn state(&self) -> State {
-        self.machine.borrow().state()
+        if self.follows() {
+            self.shown.get()
+        } else {
+            self.machine.borrow().state()
+        }
     }
 
     pub fn retries(&self) -> u32 {
@@ -245,6 +266,14 @@ impl Connection {
     }
 
     pub fn send(&self, msg: JsValue) -> bool {
+        if self.follows() {
+            return self.send_via_leader(msg);
+        }
+        self.machine_send(msg)
+    }
+
+    /// Hands a message to this tab's own machine (its socket, or its queue).
+    pub(crate) fn machine_send(&self, msg: JsValue) -> bool {
         let (verdict, actions) = self.machine.borrow_mut().send(msg);
         self.run(actions);
         matches!(
@@ -258,7 +287,7 @@ impl Connection {
         self.run(actions);
     }
 
-    fn run(&self, actions: Vec<Action<JsValue>>) {
+    pub(crate) fn run(&self, actions: Vec<Action<JsValue>>) {
         if actions.is_empty() {
             return;
         }
@@ -280,7 +309,7 @@ impl Connection {
         self.draining.set(false);
     }
 
-    fn debug(&self, what: &str) {
+    pub(crate) fn debug(&self, what: &str) {
         if self.opts.debug {
             let line = format!(
                 "[event-socket] {} {}: {what}",
@@ -360,12 +389,16 @@ impl Connection {
                 *self.token.borrow_mut() = t;
                 self.feed(Input::TokenReady { socket });
             }
+            Token::Dynamic(_) if self.first_token.borrow().is_some() => {
+                let t = self.first_token.borrow_mut().take().unwrap_or_default();
+                *self.token.borrow_mut() = t;
+                self.feed(Input::TokenReady { socket });
+            }
             Token::Dynamic(f) => match guarded::call1(f, &JsValue::UNDEFINED) {
                 Err(e) => self.token_failed(socket, e),
                 Ok(v) => {
                     if let Some(t) = v.as_string() {
-                        *self.token.borrow_mut() = t;
-                        self.feed(Input::TokenReady { socket });
+                        self.token_ready(socket, t);
                     } else if host::kind(&v) == Kind::Promise {
                         self.await_token(socket, &v);
                     } else {
@@ -381,6 +414,17 @@ impl Connection {
         }
     }
 
+    /// A token function gave `token` for attempt `socket`. The first one of a connection shared
+    /// across tabs goes to the election instead (its key needs the instance the token names);
+    /// the next attempt, if this tab leads, reuses it.
+    fn token_ready(&self, socket: u64, token: String) {
+        if self.electing.replace(false) {
+            return self.elect_with(token);
+        }
+        *self.token.borrow_mut() = token;
+        self.feed(Input::TokenReady { socket });
+    }
+
     /// Waits for a token promise. The two closures it calls are owned by the connection (one
     /// wait at a time): a later attempt or the end of the connection drops them and empties the
     /// promise's handle first, so a promise that never settles (or settles late) holds nothing
@@ -394,10 +438,7 @@ impl Connection {
                     // Freed after this call returns (wasm-bindgen defers it), not during it.
                     let done = conn.token_wait.borrow_mut().take();
                     match v.as_string() {
-                        Some(t) if ok => {
-                            *conn.token.borrow_mut() = t;
-                            conn.feed(Input::TokenReady { socket });
-                        }
+                        Some(t) if ok => conn.token_ready(socket, t),
                         _ if ok => conn.token_failed(
                             socket,
                             JsValue::from_str("the token promise resolved to a non-string"),
@@ -532,16 +573,17 @@ impl Connection {
 
     /// The per-message path, the hot one: one call into JS per subscriber (parse and callback
     /// together, see [`guarded`](crate::guarded)), however the message turns out.
-    fn deliver(&self, e: &MessageEvent) {
+    pub(crate) fn deliver(&self, e: &MessageEvent) {
         self.inbound.set(self.inbound.get().wrapping_add(1));
         let subs = self.subscribers.borrow().clone();
         for sub in subs.iter() {
             sub.deliver(e);
         }
+        self.relay(e);
     }
 
     /// An error that belongs to every subscriber (connection-level).
-    fn report(&self, err: JsValue) {
+    pub(crate) fn report(&self, err: JsValue) {
         let subs = self.subscribers.borrow().clone();
         for sub in subs.iter() {
             sub.error(&err);
@@ -552,13 +594,8 @@ impl Connection {
         let subs = self.subscribers.borrow().clone();
         match note {
             Note::State(state) => {
-                self.debug(&format!("state {}", state.as_str()));
-                for s in subs.iter() {
-                    s.state(state);
-                }
-                if state == State::Closed {
-                    self.shutdown();
-                }
+                self.tab_input(crate::tabs::Input::Connection(state));
+                self.show(state);
             }
             Note::Open => {
                 self.debug("open");
@@ -620,8 +657,33 @@ impl Connection {
                     _ => message,
                 };
                 self.report(errors::make(kind, &message, cause.as_ref()));
+                self.tab_input(crate::tabs::Input::ConnectionError { kind, message });
             }
         }
+    }
+
+    /// Tells the subscribers the state, once per change; closed for good ends the connection.
+    pub(crate) fn show(&self, state: State) {
+        if self.shown.replace(state) == state {
+            return;
+        }
+        self.debug(&format!("state {}", state.as_str()));
+        let subs = self.subscribers.borrow().clone();
+        for s in subs.iter() {
+            s.state(state);
+        }
+        if state == State::Closed {
+            self.shutdown();
+        }
+    }
+
+    /// The open and close a follower's subscribers hear when the leader's socket opens or goes.
+    pub(crate) fn notify_mirrored(&self, note: Note) {
+        *self.last_event.borrow_mut() = match note {
+            Note::Open => host::event("open"),
+            _ => errors::synthetic_close(1001, "the tab holding the socket went away"),
+        };
+        self.notify(note);
     }
 
     /// Closed for good: drop every browser resource and let the hub forget us.
@@ -637,6 +699,10 @@ impl Connection {
         drop(timers);
         let wait = self.token_wait.borrow_mut().take();
         drop(wait);
+        let link = self.link.borrow_mut().take();
+        drop(link);
+        let tabs = self.tabs.borrow_mut().take();
+        drop(tabs);
         let hook = self.on_closed.borrow_mut().take();
         if let Some(hook) = hook {
             hook(self);

@@ -111,3 +111,54 @@ export function page_url(url) {
 export function visible() { return globalThis.document?.visibilityState === "visible"; }
 export function listen(n, f) { globalThis.addEventListener?.(n, f); }
 export function listen_doc(n, f) { globalThis.document?.addEventListener(n, f); }
+
+// Sharing across tabs (src/tablink.rs): one key's Web Lock and BroadcastChannel. undefined where
+// the browser has no navigator.locks (not a secure context) or no BroadcastChannel.
+export function tabs_link(name, heard, granted, lost) {
+  const g = globalThis;
+  if (!g.isSecureContext || !g.navigator?.locks || typeof g.BroadcastChannel !== "function") return undefined;
+  try {
+    const ch = new BroadcastChannel(name);
+    ch.onmessage = (e) => { if (Array.isArray(e.data)) l.heard?.(e.data); };
+    const l = { ch, name, heard, granted, lost, req: undefined };
+    return l;
+  } catch (_) { return undefined; }
+}
+
+// Asks for the link's lock, or takes it from its holder (steal). A newer request replaces the
+// older (which hears nothing more): granted() runs while this one holds the lock, lost(stolen)
+// when it ends otherwise (stolen: AbortError, i.e. another tab took it).
+export function tabs_lock(l, steal) {
+  tabs_unlock(l);
+  const r = { ctl: new AbortController(), release: undefined, gone: false };
+  l.req = r;
+  const held = () => r.gone ? undefined : new Promise((res) => { r.release = res; l.granted?.(); });
+  const failed = (e) => { if (!r.gone) { r.gone = true; l.lost?.(e?.name === "AbortError"); } };
+  try {
+    globalThis.navigator.locks.request(l.name, steal ? { steal: true } : { signal: r.ctl.signal }, held).catch(failed);
+  } catch (e) { failed(e); }
+}
+
+// Lets the lock go if held, and drops a pending request.
+export function tabs_unlock(l) {
+  const r = l.req;
+  l.req = undefined;
+  if (r && !r.gone) { r.gone = true; r.ctl.abort(); r.release?.(); }
+}
+
+export function tabs_post(l, t, a, b, c, d) { try { l.ch.postMessage([t, a, b, c, d]); } catch (_) {} }
+
+export function tabs_close(l) {
+  tabs_unlock(l);
+  l.ch.onmessage = null;
+  try { l.ch.close(); } catch (_) {}
+  l.heard = l.granted = l.lost = undefined;
+}
+
+// Microseconds on the wall clock, finer than Date.now(): a new leader's epoch.
+export function tabs_now() { return Math.floor((performance.timeOrigin + performance.now()) * 1000); }
+
+// A relayed frame as the MessageEvent a callback gets for its second argument.
+export function message_event(data) { return new MessageEvent("message", { data }); }
+// The open event a follower's onOpen gets when the leader's socket opens.
+export function event(type) { return new Event(type); }

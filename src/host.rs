@@ -63,6 +63,23 @@ extern "C" {
     pub fn listen(name: &str, f: &JsValue);
     /// `document.addEventListener(name, f)`, if there is a document.
     pub fn listen_doc(name: &str, f: &JsValue);
+    /// A key's lock and channel (`heard(words)`, `granted()`, `lost(stolen)`), or `undefined`
+    /// where the browser cannot share across tabs.
+    pub fn tabs_link(name: &str, heard: &JsValue, granted: &JsValue, lost: &JsValue) -> JsValue;
+    /// Asks for the link's lock (`steal`: takes it); replaces a pending request.
+    pub fn tabs_lock(link: &JsValue, steal: bool);
+    /// Lets the link's lock go, or drops its pending request.
+    pub fn tabs_unlock(link: &JsValue);
+    /// Posts `[t, a, b, c, d]` on the link's channel; never throws.
+    pub fn tabs_post(link: &JsValue, t: u32, a: f64, b: f64, c: f64, d: &JsValue);
+    /// Closes the link: lock, channel, callbacks.
+    pub fn tabs_close(link: &JsValue);
+    /// Microseconds on the wall clock.
+    pub fn tabs_now() -> f64;
+    /// `new MessageEvent("message", { data })`.
+    pub fn message_event(data: &JsValue) -> JsValue;
+    /// `new Event(type)`.
+    pub fn event(kind: &str) -> JsValue;
 }
 
 /// What a JS value is.

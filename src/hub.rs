@@ -18,7 +18,7 @@ use crate::driver::{Connection, Handler};
 use crate::errors;
 use crate::host;
 use crate::machine::{Input, State};
-use crate::options::{PartialOptions, Token};
+use crate::options::{PartialOptions, Share, Token};
 use crate::subscriber::Subscriber;
 use crate::url;
 use std::cell::RefCell;
@@ -90,6 +90,22 @@ fn install_lifecycle() -> Lifecycle {
     listen(host::listen_doc, "visibilitychange", || {
         host::visible().then_some(Input::Visible)
     });
+    // Sharing across tabs: a page going into the back/forward cache or away, or being frozen,
+    // lets its lock go (a frozen leader relays nothing); coming back, it follows again.
+    let mut page = |on: fn(&str, &JsValue), name: &str, hidden: bool| {
+        let c = Handler::new(move |_: JsValue| {
+            let conns: Vec<Rc<Connection>> = hub(|h| h.conns.clone());
+            for c in conns {
+                c.page(hidden);
+            }
+        });
+        on(name, c.as_ref());
+        closures.push(c);
+    };
+    page(host::listen, "pagehide", true);
+    page(host::listen, "pageshow", false);
+    page(host::listen_doc, "freeze", true);
+    page(host::listen_doc, "resume", false);
     Lifecycle {
         _closures: closures,
     }
@@ -140,9 +156,8 @@ pub fn subscribe(
         .map_err(|e| errors::type_error(&e.message()))?;
     let base = url::resolve(&opts.url, host::page_url)
         .map_err(|e| errors::type_error(&format!("option `url`: {}", e.message())))?;
-    let key = opts
-        .share
-        .then(|| share_key(&base, &opts.params, &event, &opts.token));
+    let key =
+        (opts.share != Share::Off).then(|| share_key(&base, &opts.params, &event, &opts.token));
     let sub = hub(|h| {
         h.next_sub += 1;
         if h.lifecycle.is_none() {
@@ -168,7 +183,7 @@ pub fn subscribe(
     let conn = Connection::new(event, base, opts, key);
     conn.add(sub.clone());
     register(&conn);
-    conn.feed(Input::Start);
+    conn.start();
     Ok((conn, sub))
 }
 
@@ -226,6 +241,8 @@ pub fn unsubscribe(conn: &Rc<Connection>, sub: &Subscriber, code: u16, reason: S
         return;
     }
     if conn.subscriber_count() <= 1 {
+        // Across tabs: a follower says goodbye, a leader lets the lock go to the next tab.
+        conn.tab_input(crate::tabs::Input::End);
         conn.feed(Input::Close { code, reason });
         conn.remove(sub.id);
         // Already closed for good (retries exhausted): make sure the hub holds nothing of it.

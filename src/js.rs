@@ -11,7 +11,7 @@ use crate::driver::Connection;
 use crate::errors::type_error;
 use crate::host::{self, kind, Kind};
 use crate::hub;
-use crate::options::{BinaryType, HeartbeatSpec, ParseMode, PartialOptions, Token};
+use crate::options::{BinaryType, HeartbeatSpec, ParseMode, PartialOptions, Share, Token};
 use crate::subscriber::Subscriber;
 use std::cell::RefCell;
 
@@ -19,6 +19,7 @@ use std::cell::RefCell;
 const TYPES: &'static str = r#"
 /** The state of a subscription. */
 export type SocketState = "connecting" | "open" | "reconnecting" | "closed";
+export type SocketRole = "leader" | "follower" | "page";
 
 /** `error.kind` of every error reported through `onError`. */
 export type ErrorKind =
@@ -67,7 +68,9 @@ export interface SocketOptions {
    * frames as they came. */
   parse?: "json" | "text";
   binaryType?: "arraybuffer" | "blob";
-  share?: boolean;
+  /** `true` (default): one socket per url, event and instance across this origin's tabs;
+   * `"page"`: within this page only; `false`: a socket of its own. */
+  share?: boolean | "page";
   shouldReconnect?: (event: CloseEvent) => boolean;
   onOpen?: (event: Event) => void;
   onClose?: (event: CloseEvent, info: CloseInfo) => void;
@@ -271,6 +274,20 @@ impl Subscription {
     #[wasm_bindgen(getter)]
     pub fn retries(&self) -> u32 {
         self.conn.borrow().retries()
+    }
+
+    /// `"leader"`: this tab holds the socket; `"follower"`: another tab of this origin does and
+    /// relays it; `"page"`: not shared across tabs (`share: "page"` or `false`, or the browser
+    /// cannot).
+    #[wasm_bindgen(getter, unchecked_return_type = "SocketRole")]
+    pub fn role(&self) -> JsValue {
+        self.conn.borrow().role().as_str().into()
+    }
+
+    /// Tabs sharing the socket, this one included (1 when not shared across tabs).
+    #[wasm_bindgen(getter)]
+    pub fn tabs(&self) -> u32 {
+        self.conn.borrow().tab_count()
     }
 
     /// The event this subscription receives (the `event=` query parameter).
@@ -511,7 +528,14 @@ fn set(o: &mut PartialOptions<Function>, opt: Opt, f: Field) -> Result<(), JsVal
                 _ => return Err(f.wrong("must be \"arraybuffer\" or \"blob\"")),
             })
         }
-        Opt::Share => o.share = Some(f.boolean()?),
+        Opt::Share => {
+            o.share = Some(match (f.kind, f.value.as_bool()) {
+                (Kind::Bool, Some(true)) => Share::Tabs,
+                (Kind::Bool, Some(false)) => Share::Off,
+                (Kind::String, _) if f.string()? == "page" => Share::Page,
+                _ => return Err(f.bad("must be true, false or \"page\"")),
+            })
+        }
         Opt::Debug => o.debug = Some(f.boolean()?),
         // Stored above; listed so that a new option cannot be forgotten here.
         Opt::ReconnectInterval

@@ -34,6 +34,8 @@ pub mod js;
 pub mod stream;
 #[cfg(target_arch = "wasm32")]
 mod subscriber;
+#[cfg(target_arch = "wasm32")]
+mod tablink;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub use js::{configure, socket, Subscription};
@@ -43,5 +45,5 @@ pub use js::{configure, socket, Subscription};
 pub mod rust_api;
 #[cfg(target_arch = "wasm32")]
 pub use rust_api::{
-    BinaryType, CloseInfo, ReconnectInfo, Socket, SocketBuilder, SocketError, State,
+    BinaryType, CloseInfo, ReconnectInfo, Role, Share, Socket, SocketBuilder, SocketError, State,
 };

@@ -477,6 +477,31 @@ impl<M> Machine<M> {
         (verdict, out)
     }
 
+    /// Another tab holds the socket now (see [`crate::tabs`]): closes the socket, cancels every
+    /// timer and goes back to idle without a note (the subscribers hear what the tabs machine
+    /// mirrors, not a close), and hands back the queued messages, for the tab that leads now.
+    /// A later `Start` connects again. Nothing happens once closed for good.
+    pub fn stop(&mut self) -> (Vec<Action<M>>, Vec<M>) {
+        let mut out = Vec::new();
+        if matches!(self.phase, Phase::Closed) {
+            return (out, Vec::new());
+        }
+        if let Some(socket) = self.live_socket() {
+            out.push(Action::CloseSocket {
+                socket,
+                code: 1000,
+                reason: "another tab holds the socket".into(),
+            });
+        }
+        self.cancel_all(&mut out);
+        self.retries = 0;
+        self.phase = Phase::Idle;
+        // What the subscribers see now comes from the tabs machine: the next `Start` publishes
+        // its state afresh.
+        self.published = State::Closed;
+        (out, std::mem::take(&mut self.queue))
+    }
+
     /// Feeds one input and returns what the driver must do, in order. Inputs naming a stale socket
     /// or timer are ignored (no actions).
     pub fn handle(&mut self, input: Input<M>) -> Vec<Action<M>> {
@@ -618,6 +643,9 @@ impl<M> Machine<M> {
                     self.close_for_good(true, None, &mut out);
                 }
             }
+            // Idle: not started, or stopped because another tab holds the socket (`stop`): a
+            // socket here would be a second one for the key.
+            Input::Reconnect if matches!(self.phase, Phase::Idle) => {}
             Input::Reconnect => {
                 if let Some(socket) = self.live_socket() {
                     out.push(Action::CloseSocket {

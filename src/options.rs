@@ -29,6 +29,30 @@ pub enum BinaryType {
     Blob,
 }
 
+/// `share`: which subscriptions may use one connection (and so one socket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Share {
+    /// `true`: the same URL, event and instance share one socket across the tabs and windows of
+    /// this origin in this browser profile (see `tabs`), and within the page where the browser
+    /// cannot coordinate tabs.
+    #[default]
+    Tabs,
+    /// `"page"`: shared within this page only; every tab has its own socket.
+    Page,
+    /// `false`: a socket of its own.
+    Off,
+}
+
+impl From<bool> for Share {
+    fn from(share: bool) -> Self {
+        if share {
+            Share::Tabs
+        } else {
+            Share::Off
+        }
+    }
+}
+
 /// A token given once, or a function called before every attempt (fresh tokens).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token<F> {
@@ -116,8 +140,8 @@ pub struct PartialOptions<F> {
     /// `binaryType` (default `ArrayBuffer`).
     pub binary_type: Option<BinaryType>,
     /// `share` (default true): the same URL, event and instance (a JWT's `instanceName`, else the
-    /// token; a token function by identity) share one connection.
-    pub share: Option<bool>,
+    /// token; a token function by identity) share one connection; see [`Share`].
+    pub share: Option<Share>,
     /// `shouldReconnect(closeEvent)`: false stops after that close (default: always retry).
     pub should_reconnect: Option<F>,
     /// `debug`: log the lifecycle to the console, token redacted (default false).
@@ -175,8 +199,8 @@ pub struct Options<F> {
     pub parse: ParseMode,
     /// What binary frames reach the callback as.
     pub binary_type: BinaryType,
-    /// Whether the connection may be shared.
-    pub share: bool,
+    /// Who may share the connection.
+    pub share: Share,
     /// `None`: always retry.
     pub should_reconnect: Option<F>,
     /// Log the lifecycle to the console.
@@ -430,7 +454,7 @@ impl<F: Clone> PartialOptions<F> {
             heartbeat_message,
             parse: self.parse.unwrap_or_default(),
             binary_type: self.binary_type.unwrap_or_default(),
-            share: self.share.unwrap_or(true),
+            share: self.share.unwrap_or_default(),
             should_reconnect: self.should_reconnect.clone(),
             debug: self.debug.unwrap_or(false),
             hooks: self.hooks.clone(),

@@ -73,9 +73,10 @@ use web_sys::MessageEvent;
 use crate::driver::Connection;
 use crate::hub;
 pub use crate::machine::State;
-pub use crate::options::BinaryType;
+pub use crate::options::{BinaryType, Share};
 use crate::options::{HeartbeatSpec, Hooks, OptionsError, ParseMode, PartialOptions, Token};
 use crate::subscriber::Subscriber;
+pub use crate::tabs::Role;
 use crate::url;
 
 #[wasm_bindgen]
@@ -623,18 +624,20 @@ impl SocketBuilder {
         self
     }
 
-    /// Whether sockets with the same URL, event and instance share one connection (also with
-    /// JavaScript subscriptions). Default true: the CodeChat server keeps one socket per instance
-    /// and event and starves the older of two. The instance is a JWT token's `instanceName` claim
-    /// (else the token itself), so a renewed token joins the old one's connection, which then
-    /// uses the newest token from its next attempt on.
+    /// Which sockets with the same URL, event and instance share one connection (also with
+    /// JavaScript subscriptions): `true` / [`Share::Tabs`] (the default) across the tabs of this
+    /// origin, [`Share::Page`] within this page, `false` / [`Share::Off`] none. The CodeChat
+    /// server keeps one socket per instance and event and starves the older of two. The
+    /// instance is a JWT token's `instanceName` claim (else the token itself), so a renewed token
+    /// joins the old one's connection, which then uses the newest token from its next attempt on.
     ///
     /// ```no_run
-    /// # use event_socket::Socket;
+    /// # use event_socket::{Share, Socket};
     /// let b = Socket::builder("ws://h/ws/events", "e").share(false);
+    /// let c = Socket::builder("ws://h/ws/events", "e").share(Share::Page);
     /// ```
-    pub fn share(mut self, share: bool) -> Self {
-        self.opts.share = Some(share);
+    pub fn share(mut self, share: impl Into<Share>) -> Self {
+        self.opts.share = Some(share.into());
         self
     }
 
@@ -1088,6 +1091,25 @@ impl Socket {
     /// ```
     pub fn retries(&self) -> u32 {
         self.conn.borrow().retries()
+    }
+
+    /// Which tab holds the socket: this one ([`Role::Leader`]), another of this origin that
+    /// relays it ([`Role::Follower`]), or none shared ([`Role::Page`]: `share` is `Page` or
+    /// `Off`, or the browser cannot share across tabs).
+    ///
+    /// ```no_run
+    /// # use event_socket::{Role, Socket};
+    /// # fn f(socket: &Socket) {
+    /// let leads = socket.role() == Role::Leader;
+    /// # }
+    /// ```
+    pub fn role(&self) -> Role {
+        self.conn.borrow().role()
+    }
+
+    /// Tabs sharing the socket, this one included (1 when not shared across tabs).
+    pub fn tabs(&self) -> u32 {
+        self.conn.borrow().tab_count()
     }
 
     /// The connection URL with the token redacted.

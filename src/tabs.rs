@@ -146,7 +146,8 @@ pub enum Wire<M> {
 pub enum Input<M> {
     /// This tab has subscribers for the key (again): ask for the lock, follow meanwhile.
     Start,
-    /// The lock is this tab's; `now` in milliseconds (`Date.now()`).
+    /// The lock is this tab's; `now` a wall-clock reading (microseconds in the browser), the
+    /// floor of the new epoch.
     Granted {
         /// The clock, for the epoch.
         now: u64,
@@ -188,7 +189,8 @@ pub enum Input<M> {
     Hide,
     /// The page is back (`pageshow` from the back/forward cache, or `resume`).
     Show,
-    /// The last subscriber of this tab closed.
+    /// The last subscriber of this tab closed. A leader says goodbye and lets the lock go; the
+    /// driver closes the connection itself (which reports what it still held).
     End,
 }
 
@@ -453,6 +455,7 @@ impl<M> Tabs<M> {
             Input::Hide => match self.phase {
                 Phase::Leading => {
                     self.leave_lead(&mut out);
+                    out.push(Effect::StopSocket);
                     self.phase = Phase::Hidden;
                 }
                 Phase::Following => {
@@ -546,7 +549,6 @@ impl<M> Tabs<M> {
     fn leave_lead(&mut self, out: &mut Vec<Effect<M>>) {
         out.push(Effect::Post(Wire::Goodbye { epoch: self.epoch }));
         out.push(Effect::ReleaseLock);
-        out.push(Effect::StopSocket);
         self.led = false;
         self.followers.clear();
     }
@@ -763,5 +765,141 @@ impl<M> Tabs<M> {
                 message: format!("{waiting} message(s) never sent: the connection closed"),
             });
         }
+    }
+}
+
+/// A word as it crosses the channel: its number, three numbers, and a frame's or a send's data
+/// or an error's text. Tabs of another version use another lock and channel name (the driver's
+/// `PROTOCOL` prefix), so they never read each other's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flat<M> {
+    /// The word's number.
+    pub t: u32,
+    /// Ids, epochs, counts, codes.
+    pub n: [f64; 3],
+    /// The data or the text.
+    pub v: Option<Value<M>>,
+}
+
+/// The value a [`Flat`] word carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<M> {
+    /// A frame's or a send's data.
+    Data(M),
+    /// An error's message.
+    Text(String),
+}
+
+const STATES: [State; 4] = [
+    State::Connecting,
+    State::Open,
+    State::Reconnecting,
+    State::Closed,
+];
+
+const KINDS: [ErrorKind; 8] = [
+    ErrorKind::Parse,
+    ErrorKind::Callback,
+    ErrorKind::Connect,
+    ErrorKind::Timeout,
+    ErrorKind::QueueFull,
+    ErrorKind::Token,
+    ErrorKind::RetriesExhausted,
+    ErrorKind::Unsent,
+];
+
+fn code<T: PartialEq>(all: &[T], x: &T) -> f64 {
+    all.iter().position(|y| y == x).unwrap_or(0) as f64
+}
+
+fn of<T: Copy>(all: &[T], n: f64) -> Option<T> {
+    // `as` saturates: NaN and negatives become 0, which is in range, so check the sign first.
+    (n >= 0.0).then(|| all.get(n as usize).copied()).flatten()
+}
+
+impl<M> Wire<M> {
+    /// The word in its channel form.
+    pub fn flatten(self) -> Flat<M> {
+        let f = |t, n: [u64; 3], v| Flat {
+            t,
+            n: n.map(|x| x as f64),
+            v,
+        };
+        match self {
+            Wire::Hello { tab } => f(0, [tab, 0, 0], None),
+            Wire::Bye { tab } => f(1, [tab, 0, 0], None),
+            Wire::Lead { tab, epoch } => f(2, [tab, epoch, 0], None),
+            Wire::Goodbye { epoch } => f(3, [epoch, 0, 0], None),
+            Wire::Frame { epoch, seq, data } => f(4, [epoch, seq, 0], Some(Value::Data(data))),
+            Wire::State { epoch, state, tabs } => Flat {
+                t: 5,
+                n: [epoch as f64, code(&STATES, &state), tabs as f64],
+                v: None,
+            },
+            Wire::Error {
+                epoch,
+                kind,
+                message,
+            } => Flat {
+                t: 6,
+                n: [epoch as f64, code(&KINDS, &kind), 0.0],
+                v: Some(Value::Text(message)),
+            },
+            Wire::Send {
+                tab,
+                id,
+                epoch,
+                data,
+            } => f(7, [tab, id, epoch], Some(Value::Data(data))),
+            Wire::Ack { tab, id, ok } => f(8, [tab, id, ok as u64], None),
+            Wire::Probe { tab } => f(9, [tab, 0, 0], None),
+            Wire::Alive { epoch } => f(10, [epoch, 0, 0], None),
+        }
+    }
+
+    /// A word read from the channel: `t` and `n` as they came, `v` the value (`text` reads an
+    /// error's message from it); `None` for anything that is not a word of ours.
+    pub fn unflatten(
+        t: f64,
+        n: [f64; 3],
+        v: M,
+        text: impl FnOnce(&M) -> Option<String>,
+    ) -> Option<Wire<M>> {
+        let [a, b, c] = n.map(|x| if x >= 0.0 { x as u64 } else { 0 });
+        Some(match t as i64 {
+            0 => Wire::Hello { tab: a },
+            1 => Wire::Bye { tab: a },
+            2 => Wire::Lead { tab: a, epoch: b },
+            3 => Wire::Goodbye { epoch: a },
+            4 => Wire::Frame {
+                epoch: a,
+                seq: b,
+                data: v,
+            },
+            5 => Wire::State {
+                epoch: a,
+                state: of(&STATES, n[1])?,
+                tabs: c as u32,
+            },
+            6 => Wire::Error {
+                epoch: a,
+                kind: of(&KINDS, n[1])?,
+                message: text(&v)?,
+            },
+            7 => Wire::Send {
+                tab: a,
+                id: b,
+                epoch: c,
+                data: v,
+            },
+            8 => Wire::Ack {
+                tab: a,
+                id: b,
+                ok: c == 1,
+            },
+            9 => Wire::Probe { tab: a },
+            10 => Wire::Alive { epoch: a },
+            _ => return None,
+        })
     }
 }

@@ -626,3 +626,27 @@ fn a_message_the_closing_socket_refused_waits_for_the_next_socket() {
         vec![1]
     );
 }
+
+#[test]
+fn stop_for_another_tab_closes_quietly_and_hands_back_the_queue() {
+    let mut m: Machine<u32> = Machine::new(cfg(), 1);
+    let a = run(&mut m, Input::Start);
+    let socket = opened_socket(&a).unwrap();
+    assert_eq!(m.send(7).0, Sent::Queued);
+    let (actions, queue) = m.stop();
+    assert_eq!(queue, vec![7]);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::CloseSocket { socket: s, code: 1000, .. } if *s == socket)));
+    assert!(notes(&actions).is_empty(), "no note: {actions:?}");
+    assert_eq!(m.armed_timers(), 0);
+    assert_eq!(m.live_socket(), None);
+    // The socket's late close is stale; a Start connects again and says so.
+    assert!(m.handle(closed(socket, 1.0)).is_empty());
+    // A follower's reconnect() must not open a second socket for the key.
+    assert!(m.handle(Input::Reconnect).is_empty());
+    assert_eq!(m.live_socket(), None);
+    let a = run(&mut m, Input::Start);
+    assert!(opened_socket(&a).is_some());
+    assert!(!notes(&a).is_empty());
+}

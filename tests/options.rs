@@ -65,7 +65,7 @@ fn defaults_are_the_documented_ones() {
             format!("{:?}", o.binary_type),
             "`\"arraybuffer\"`",
         ),
-        ("share", o.share.to_string(), "true"),
+        ("share", format!("{:?}", o.share), "true"),
     ];
     let code = [
         "Static(\"\")",
@@ -80,7 +80,7 @@ fn defaults_are_the_documented_ones() {
         "1000",
         "Json",
         "ArrayBuffer",
-        "true",
+        "Tabs",
     ];
     for ((name, got, readme), want) in cases.iter().zip(code) {
         assert_eq!(got, want, "the default of `{name}` in src/");

@@ -247,8 +247,16 @@ impl Sim {
         if let Input::Frame(n) = &input {
             t.received.push(*n);
         }
+        let ends = matches!(input, Input::End) && t.m.leads();
         let effects = t.m.handle(input);
         self.perform(i, effects);
+        if ends {
+            // The driver closes the connection after the last subscriber's End.
+            self.tabs[i].socket = false;
+            if self.owner == Some(i) {
+                self.owner = None;
+            }
+        }
         true
     }
 
@@ -706,4 +714,71 @@ fn a_new_leader_relays_before_its_followers_say_hello_again() {
         visible: true,
     });
     assert!(t.handle(Input::Frame(2)).is_empty());
+}
+
+#[test]
+fn every_word_crosses_the_channel_unchanged() {
+    let words: Vec<Wire<u32>> = vec![
+        Wire::Hello { tab: 1 << 52 },
+        Wire::Bye { tab: 3 },
+        Wire::Lead {
+            tab: 4,
+            epoch: 1_765_000_000_000_000,
+        },
+        Wire::Goodbye { epoch: 5 },
+        Wire::Frame {
+            epoch: 6,
+            seq: 7,
+            data: 8,
+        },
+        Wire::State {
+            epoch: 9,
+            state: State::Reconnecting,
+            tabs: 3,
+        },
+        Wire::Error {
+            epoch: 10,
+            kind: ErrorKind::RetriesExhausted,
+            message: "gone (ws://h/ws/events)".into(),
+        },
+        Wire::Send {
+            tab: 11,
+            id: 12,
+            epoch: 13,
+            data: 14,
+        },
+        Wire::Ack {
+            tab: 15,
+            id: 16,
+            ok: true,
+        },
+        Wire::Ack {
+            tab: 15,
+            id: 17,
+            ok: false,
+        },
+        Wire::Probe { tab: 18 },
+        Wire::Alive { epoch: 19 },
+    ];
+    for w in words {
+        let flat = w.clone().flatten();
+        // In the browser the value is one JsValue: data, or the text as a string.
+        let (v, text) = match flat.v.clone() {
+            Some(event_socket::tabs::Value::Data(d)) => (d, None),
+            Some(event_socket::tabs::Value::Text(t)) => (0, Some(t)),
+            None => (0, None),
+        };
+        let back = Wire::unflatten(flat.t as f64, flat.n, v, |_| text.clone());
+        assert_eq!(back, Some(w));
+    }
+    // Not ours: unknown numbers, a state or kind out of range.
+    assert_eq!(Wire::<u32>::unflatten(42.0, [0.0; 3], 0, |_| None), None);
+    assert_eq!(
+        Wire::<u32>::unflatten(5.0, [1.0, 9.0, 1.0], 0, |_| None),
+        None
+    );
+    assert_eq!(
+        Wire::<u32>::unflatten(6.0, [1.0, -1.0, 0.0], 0, |_| Some("x".into())),
+        None
+    );
 }

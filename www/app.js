@@ -399,6 +399,22 @@ function devToken(s) {
   };
 }
 
+/** Each subscription's role across tabs, and how many tabs share the sockets (tabs come and go
+ * without a state change, so this also runs every second). */
+function showRoles() {
+  let tabs = 1;
+  for (const sub of live.subs) {
+    const role = row(sub.eventName)?.querySelector(".role");
+    if (role && role.textContent !== sub.role) {
+      role.textContent = sub.role;
+      role.dataset.role = sub.role;
+    }
+    tabs = Math.max(tabs, sub.tabs);
+  }
+  $("tabs-count").textContent = tabs > 1 ? `${tabs} tabs share them now.` : "Only this tab now.";
+}
+setInterval(showRoles, 1000);
+
 function startLive() {
   for (const sub of live.subs) sub.close();
   live.subs = [];
@@ -438,6 +454,7 @@ function startLive() {
       );
       setBadge(badge, sub.state);
       live.subs.push(sub);
+      showRoles();
     } catch (e) {
       setBadge(badge, "closed");
       showError(live.error, `${event}: ${e.message}`);

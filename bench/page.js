@@ -322,7 +322,92 @@ async function perMessage(size, count, rounds) {
   return out;
 }
 
+// ---------------------------------------------------------------- sharing across tabs
+
+/// This page's subscription to the echo key with the default `share` (across tabs): the channel
+/// the library opened for it (captured as it is made), the words it hears, its opens.
+let tab = null;
+
+async function tabJoin() {
+  const Real = window.BroadcastChannel;
+  const chans = [];
+  window.BroadcastChannel = class extends Real {
+    constructor(name) {
+      super(name);
+      chans.push(this);
+    }
+  };
+  const opens = [];
+  let sub = null;
+  try {
+    sub = socket(EVENT, jsonCb, { url: `${WS}/echo`, parse: "json", onOpen: () => opens.push([Date.now(), sub?.role]) });
+  } finally {
+    window.BroadcastChannel = Real;
+  }
+  if (chans.length !== 1) throw new Error(`${chans.length} channels: not shared across tabs`);
+  await until(() => sub.state === "open", 5000, "open");
+  tab = { sub, ch: chans[0], opens, word: null, seq: 0 };
+  tab.ch.addEventListener("message", (e) => {
+    if (Array.isArray(e.data) && typeof e.data[4] === "string") tab.word = e.data;
+  });
+  return sub.role;
+}
+
+const tabRole = () => tab?.sub.role;
+const tabOpens = () => tab.opens;
+const tabSend = (s) => tab.sub.send(s);
+function tabClose() {
+  tab?.sub.close();
+  tab = null;
+}
+
+/// A follower's per-message cost: frames as the leader relays them (the word of a real relayed
+/// frame, with the next sequence numbers) handed to the follower's channel handler, against the
+/// hand-written client fed the same JSON on a stand-in WebSocket; ns per message per round.
+async function followerPerMessage(size, count, rounds) {
+  await until(() => tab?.word, 5000, "a relayed frame");
+  const [t, epoch, seq0, c] = tab.word;
+  tab.seq = Math.max(tab.seq, seq0);
+  window.WebSocket = FakeWebSocket;
+  FakeWebSocket.made = [];
+  let hand;
+  try {
+    hand = CLIENTS.hand("ws://fake.invalid/ws/events");
+    await until(() => FakeWebSocket.made.length > 0, 2000, "the hand-written client's WebSocket");
+  } finally {
+    window.WebSocket = RealWebSocket;
+  }
+  const ws = FakeWebSocket.made[0];
+  ws.open();
+  const texts = [];
+  for (let i = 0; i < count; i++) texts.push(JSON.stringify({ seq: i, pad: "x".repeat(Math.max(0, size - 20 - String(i).length)) }));
+  const handEvents = texts.map((data) => new MessageEvent("message", { data }));
+  const out = { hand: [], follower: [] };
+  for (let r = 0; r < rounds; r++) {
+    const words = texts.map((data) => new MessageEvent("message", { data: [t, epoch, ++tab.seq, c, data] }));
+    const order = r % 2 ? ["follower", "hand"] : ["hand", "follower"];
+    for (const k of order) {
+      received = 0;
+      globalThis.gc?.();
+      const t0 = performance.now();
+      if (k === "hand") for (let i = 0; i < count; i++) ws.fire(handEvents[i]);
+      else for (let i = 0; i < count; i++) tab.ch.onmessage(words[i]);
+      const dt = performance.now() - t0;
+      if (received !== count) throw new Error(`${k}: ${received} of ${count} delivered`);
+      out[k].push((dt * 1e6) / count);
+    }
+  }
+  hand.close();
+  return out;
+}
+
 window.bench = {
+  tabJoin,
+  tabRole,
+  tabOpens,
+  tabSend,
+  tabClose,
+  followerPerMessage,
   ALL,
   throughput,
   latency,

@@ -58,6 +58,8 @@ const BUDGET = {
   throughput: 0.95, // event-socket / hand-written, at every size, at least
   perMessage: { "100 B": 1.5, "1 KB": 1.2, "64 KB": 1.05 }, // at most
   p99: 1.1, // at most
+  follower: 1.5, // a follower tab's per-message cost / hand-written at 1 KB, at most
+  takeoverMs: 100, // median, below
   gzip: 36 * 1024, // bytes, at most (wasm + minified glue, gzip -9): the std build with console_error_panic_hook
 };
 
@@ -291,6 +293,10 @@ async function main() {
       log(`  ${s.label}:`, Object.entries(med).map(([k, v]) => `${k} ${v.toFixed(0)} ns`).join(", "));
     }
 
+    // sharing across tabs: pages of this one context share locks and channels like tabs
+    if (want("tabs")) log("sharing across tabs: a follower's per-message cost, takeover after the leader closes");
+    if (want("tabs")) results.tabs = await tabsBench(open);
+
     // end-to-end throughput: interleaved rounds, fresh connection per round
     if (want("throughput")) log("throughput (/flood)");
     results.throughput = {};
@@ -398,6 +404,50 @@ async function main() {
 }
 
 /**
+ * Two pages on one key (the echo endpoint, default `share`): the first leads, the second follows.
+ * A follower's per-message cost at 1 KB against the hand-written handler in the same page; then
+ * takeover: the leader page closed, the time until the follower's own socket is open (measured
+ * from the close call, both clocks the machine's), TAKEOVERS times with a fresh follower each.
+ */
+async function tabsBench(open) {
+  const TAKEOVERS = QUICK ? 3 : 9;
+  let leader = await open();
+  assert((await leader.evaluate(() => window.bench.tabJoin())) === "leader", "the first page leads");
+  let follower = await open();
+  assert((await follower.evaluate(() => window.bench.tabJoin())) === "follower", "the second page follows");
+  await leader.evaluate(() => window.bench.tabSend(JSON.stringify({ seq: 0 })));
+  const s = SIZES.find((x) => x.label === "1 KB");
+  const rounds = await follower.evaluate(([size, count, rounds]) => window.bench.followerPerMessage(size, count, rounds), [
+    s.size,
+    s.pmCount,
+    PM_ROUNDS,
+  ]);
+  const ns = { hand: median(rounds.hand), follower: median(rounds.follower) };
+  log(`  follower at 1 KB: ${ns.follower.toFixed(0)} ns, hand-written ${ns.hand.toFixed(0)} ns (${(ns.follower / ns.hand).toFixed(2)}x)`);
+  const takeovers = [];
+  for (let i = 0; i < TAKEOVERS; i++) {
+    const t0 = Date.now();
+    await leader.close();
+    await follower.waitForFunction(() => window.bench.tabRole() === "leader" && window.bench.tabOpens().some(([, r]) => r === "leader"), null, { timeout: 5000, polling: 5 });
+    const at = (await follower.evaluate(() => window.bench.tabOpens())).find(([, r]) => r === "leader")[0];
+    takeovers.push(at - t0);
+    leader = follower;
+    follower = await open();
+    assert((await follower.evaluate(() => window.bench.tabJoin())) === "follower", "a new page follows");
+  }
+  await follower.evaluate(() => window.bench.tabClose());
+  await leader.evaluate(() => window.bench.tabClose());
+  await follower.close();
+  await leader.close();
+  log(`  takeover after the leader closed: ${takeovers.join(", ")} ms (median ${median(takeovers)})`);
+  return { followerNs: ns, followerRatio: ns.follower / ns.hand, rounds, takeoverMs: takeovers, takeoverMedian: median(takeovers) };
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+/**
  * A ratio's verdict against its budget, read with the control beside it (the hand-written client
  * against an identical copy, same rounds): PASS only when the ratio clears the budget by more than
  * the control's distance from 1.0, FAIL when it misses by more, else "within noise": one run on
@@ -430,6 +480,10 @@ function budgets(R) {
   const p99 = R.latency[DEFAULT].p99 / R.latency.hand.p99;
   const p99c = R.latency.hand2.p99 / R.latency.hand.p99;
   out.push({ name: "echo p99 latency, x hand-written", value: noted(p99, p99c), budget: `<= ${BUDGET.p99}`, verdict: verdict(p99, BUDGET.p99, p99c, false) });
+  if (R.tabs) {
+    out.push({ name: "a follower tab's per-message cost at 1 KB, x hand-written", value: R.tabs.followerRatio.toFixed(2), budget: `<= ${BUDGET.follower}`, verdict: R.tabs.followerRatio <= BUDGET.follower ? "PASS" : "FAIL" });
+    out.push({ name: "takeover after the leader tab closes (median)", value: `${R.tabs.takeoverMedian} ms`, budget: `< ${BUDGET.takeoverMs} ms`, verdict: R.tabs.takeoverMedian < BUDGET.takeoverMs ? "PASS" : "FAIL" });
+  }
   const gz = R.sizes["event-socket"].gzip;
   out.push({ name: "event-socket shipped size (wasm + glue, min+gzip)", value: `${(gz / 1024).toFixed(1)} KB`, budget: `<= ${BUDGET.gzip / 1024} KB`, verdict: gz <= BUDGET.gzip ? "PASS" : "FAIL" });
   // Counted by the allocator (debugStats): exact, unlike the JS heap, which a plain WebSocket

@@ -166,7 +166,7 @@ impl Connection {
             None => return self.page_only("the token is not a JWT with an instanceName"),
         };
         let base = self.base.trim_end_matches('/');
-        let key = url::with_query(base, &self.event, "", &self.opts.params);
+        let key = url::without_token(base, &self.event, &self.opts.params);
         let name = format!("{PROTOCOL}{key}\n{instance}");
         let me = random_id();
         let Some(link) = TabLink::new(&self.me, &name, me) else {

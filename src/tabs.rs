@@ -273,6 +273,11 @@ pub struct Tabs<M> {
     others: u64,
     /// Whether the leader of `epoch` is there (false after its `Goodbye`).
     led: bool,
+    /// Whether this tab holds the lock (granted, not lost, released or asked again). The lock is
+    /// the authority: a holder that deferred to a leader with a greater epoch (tabs that took
+    /// the lock at once from a hung one, their clocks apart) leads again as soon as that leader
+    /// goes (its lock was taken by this tab, so it will).
+    holds: bool,
     /// The last frame number delivered (follower) or sent (leader) in `epoch`.
     seq: u64,
     /// The state this tab's subscribers see.
@@ -306,6 +311,7 @@ impl<M> Tabs<M> {
             epoch: 0,
             others: 0,
             led: false,
+            holds: false,
             seq: 0,
             shown: State::Connecting,
             conn: State::Connecting,
@@ -417,8 +423,12 @@ impl<M> Tabs<M> {
             Input::Granted { now } => self.granted(now, &mut out),
             Input::Lost => {
                 if self.phase == Phase::Leading {
+                    // Followers that still listen to this epoch hear that its socket is going.
+                    out.push(Effect::Post(Wire::Goodbye { epoch: self.epoch }));
                     self.step_down(&mut out);
-                    out.push(Effect::RequestLock { steal: false });
+                    self.request_lock(false, &mut out);
+                } else if self.holds && self.phase == Phase::Following {
+                    self.request_lock(false, &mut out);
                 }
             }
             Input::Heard(w) => self.heard(w, &mut out),
@@ -460,7 +470,7 @@ impl<M> Tabs<M> {
                 }
                 Phase::Following => {
                     out.push(Effect::Post(Wire::Bye { tab: self.me }));
-                    out.push(Effect::ReleaseLock);
+                    self.release_lock(&mut out);
                     self.phase = Phase::Hidden;
                 }
                 _ => {}
@@ -475,9 +485,9 @@ impl<M> Tabs<M> {
                     Phase::Leading => self.leave_lead(&mut out),
                     Phase::Following => {
                         out.push(Effect::Post(Wire::Bye { tab: self.me }));
-                        out.push(Effect::ReleaseLock);
+                        self.release_lock(&mut out);
                     }
-                    _ => out.push(Effect::ReleaseLock),
+                    _ => self.release_lock(&mut out),
                 }
                 self.phase = Phase::Ended;
                 self.unsend_all(&mut out);
@@ -492,7 +502,7 @@ impl<M> Tabs<M> {
         self.led = false;
         self.heard = false;
         self.probed = None;
-        out.push(Effect::RequestLock { steal: false });
+        self.request_lock(false, out);
         out.push(Effect::Post(Wire::Hello { tab: self.me }));
         self.mirror(
             if self.epoch == 0 {
@@ -507,11 +517,12 @@ impl<M> Tabs<M> {
     fn granted(&mut self, now: u64, out: &mut Vec<Effect<M>>) {
         if self.phase != Phase::Following {
             // Granted after this tab ended or hid: not wanted any more.
-            out.push(Effect::ReleaseLock);
+            self.release_lock(out);
             return;
         }
         self.phase = Phase::Leading;
-        self.epoch = (self.epoch + 1).max(now);
+        self.holds = true;
+        self.epoch = (self.epoch.max(self.others) + 1).max(now);
         self.led = true;
         self.seq = 0;
         self.followers.clear();
@@ -533,6 +544,18 @@ impl<M> Tabs<M> {
         }
     }
 
+    /// Asks for the lock (or takes it): a new request replaces the one held or pending.
+    fn request_lock(&mut self, steal: bool, out: &mut Vec<Effect<M>>) {
+        self.holds = false;
+        out.push(Effect::RequestLock { steal });
+    }
+
+    /// Lets the lock go, or drops the pending request.
+    fn release_lock(&mut self, out: &mut Vec<Effect<M>>) {
+        self.holds = false;
+        out.push(Effect::ReleaseLock);
+    }
+
     /// A leader that lost the lock (stolen) or saw a newer leader: stops its socket and follows.
     fn step_down(&mut self, out: &mut Vec<Effect<M>>) {
         self.phase = Phase::Following;
@@ -548,7 +571,7 @@ impl<M> Tabs<M> {
     /// A leader letting go: says goodbye first, so followers know the socket is going.
     fn leave_lead(&mut self, out: &mut Vec<Effect<M>>) {
         out.push(Effect::Post(Wire::Goodbye { epoch: self.epoch }));
-        out.push(Effect::ReleaseLock);
+        self.release_lock(out);
         self.led = false;
         self.followers.clear();
     }
@@ -570,7 +593,7 @@ impl<M> Tabs<M> {
             // Closed for good (retries exhausted, shouldReconnect said no, refused): every tab
             // hears it (the `State` above) and the lock goes.
             self.phase = Phase::Ended;
-            out.push(Effect::ReleaseLock);
+            self.release_lock(out);
         }
     }
 
@@ -602,7 +625,10 @@ impl<M> Tabs<M> {
                 data,
             } if epoch == self.epoch => out.push(Effect::Forward { tab, id, data }),
             Wire::Probe { .. } => out.push(Effect::Post(Wire::Alive { epoch: self.epoch })),
-            // Two leaders: this one's lock was stolen and it has not heard yet. The newer leads.
+            // Two leaders: the other took the lock from this one (and this one has not heard
+            // `Lost` yet), or this one took it from the other, whose clock gave it a greater
+            // epoch. Either way, follow the greater epoch now, keeping the lock: `Lost` comes if
+            // it was taken; if not, the other loses it and this tab leads again when it goes.
             Wire::Lead { epoch, .. }
             | Wire::Frame { epoch, .. }
             | Wire::State { epoch, .. }
@@ -610,7 +636,6 @@ impl<M> Tabs<M> {
                 if epoch > self.epoch =>
             {
                 self.step_down(out);
-                out.push(Effect::RequestLock { steal: false });
                 self.heard_as_follower(w, out);
             }
             _ => {}
@@ -635,7 +660,7 @@ impl<M> Tabs<M> {
                 self.mirror(state, out);
                 if state == State::Closed {
                     self.phase = Phase::Ended;
-                    out.push(Effect::ReleaseLock);
+                    self.release_lock(out);
                     self.unsend_all(out);
                 }
             }
@@ -663,6 +688,9 @@ impl<M> Tabs<M> {
                 if epoch == self.epoch && self.led {
                     self.led = false;
                     self.mirror(State::Reconnecting, out);
+                    if self.holds {
+                        self.granted(0, out); // this tab holds the lock: it leads
+                    }
                 }
             }
             Wire::Alive { epoch } => {
@@ -714,7 +742,12 @@ impl<M> Tabs<M> {
         if self.phase != Phase::Following {
             return;
         }
-        if !visible || std::mem::take(&mut self.heard) {
+        let heard = std::mem::take(&mut self.heard);
+        if self.holds && !heard {
+            // Deferred to a leader that has gone quiet while this tab holds the lock: lead.
+            return self.granted(now, out);
+        }
+        if !visible || heard {
             self.probed = None;
             return;
         }
@@ -725,7 +758,7 @@ impl<M> Tabs<M> {
             }
             Some(since) if now.saturating_sub(since) >= STEAL_AFTER_MS => {
                 self.probed = None;
-                out.push(Effect::RequestLock { steal: true });
+                self.request_lock(true, out);
             }
             Some(_) => {}
         }

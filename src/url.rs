@@ -227,6 +227,16 @@ pub fn with_query(base: &str, event: &str, token: &str, params: &[(String, Strin
     out
 }
 
+/// The connection URL without its `token` parameter: what names a connection shared across tabs
+/// (any script of the origin can read lock names, so the token is never part of one).
+pub fn without_token(base: &str, event: &str, params: &[(String, String)]) -> String {
+    let mut url = with_query(base, event, "", params);
+    if let Some(kept) = url.strip_suffix("&token=").map(str::len) {
+        url.truncate(kept);
+    }
+    url
+}
+
 /// The URL as the caller may see it (`url`, logs, error messages): the token's value is replaced,
 /// because a token must never reach a console or an error tracker.
 pub fn display(base: &str, event: &str, has_token: bool, params: &[(String, String)]) -> String {
@@ -240,6 +250,16 @@ pub fn display(base: &str, event: &str, has_token: bool, params: &[(String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_connection_is_named_without_its_token() {
+        let params = [("v".to_string(), "2".to_string())];
+        assert_eq!(
+            without_token("ws://h/ws/events", "messages.upsert", &params),
+            "ws://h/ws/events?v=2&event=messages.upsert"
+        );
+        assert_eq!(without_token("ws://h/?x", "e", &[]), "ws://h/?x&event=e");
+    }
 
     #[test]
     fn encodes_exactly_like_encode_uri_component() {

@@ -782,3 +782,29 @@ fn every_word_crosses_the_channel_unchanged() {
         None
     );
 }
+
+/// Found by the property test: three visible followers take the lock at once from a hung
+/// holder; the last to take it (the holder) had the smallest epoch (clocks apart) and used to
+/// step down for a greater one, letting the lock go to a hung tab's request: nobody led.
+#[test]
+fn followers_that_take_the_lock_at_once_end_with_the_holder_leading() {
+    use Op::*;
+    let mut sim = Sim::new();
+    sim.open_tab();
+    for op in [Open, Step(1), Open, Hang(1), Open, Open, Step(4), Hang(4)] {
+        apply(&mut sim, op);
+    }
+    sim.settle();
+    let leaders: Vec<usize> = sim
+        .runnable()
+        .filter(|(_, t)| t.m.leads())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(leaders.len(), 1, "leaders: {leaders:?}");
+    assert_eq!(sim.holder(), Some(leaders[0]));
+    assert_eq!(sim.owner, Some(leaders[0]));
+    let epoch = sim.tabs[leaders[0]].m.epoch();
+    for (i, t) in sim.runnable() {
+        assert_eq!(t.m.epoch(), epoch, "tab {i} follows another epoch");
+    }
+}

@@ -175,6 +175,33 @@ async function main() {
     }
   });
 
+  await check("a second tab shares the sockets: one leads, the other follows, the server holds one per event", async () => {
+    const second = await context.newPage();
+    try {
+      await second.goto(`${base}/`);
+      for (const ev of LIVE_EVENTS) {
+        await second.locator(`.subs li[data-event="${ev}"] .badge[data-state="open"]`).waitFor();
+      }
+      const roles = async (p) =>
+        p.evaluate(() => [...document.querySelectorAll(".subs li .role")].map((r) => r.textContent));
+      await page.waitForFunction(() => /2 tabs share them/.test(document.getElementById("tabs-count").textContent));
+      await second.waitForFunction(() => /2 tabs share them/.test(document.getElementById("tabs-count").textContent));
+      const [a, b] = [await roles(page), await roles(second)];
+      for (let i = 0; i < LIVE_EVENTS.length; i++) {
+        assert([a[i], b[i]].sort().join() === "follower,leader", `${LIVE_EVENTS[i]}: roles ${a[i]} and ${b[i]}`);
+      }
+      const open = (await stats()).open;
+      for (const ev of LIVE_EVENTS) {
+        const n = Object.entries(open).filter(([k]) => k.endsWith(`/${ev}`)).reduce((x, [, v]) => x + v, 0);
+        assert(n === 1, `${ev}: ${n} server sockets with two tabs open`);
+      }
+    } finally {
+      await second.close();
+    }
+    await page.waitForFunction(() => /Only this tab/.test(document.getElementById("tabs-count").textContent));
+    await page.waitForFunction(() => [...document.querySelectorAll(".subs li .role")].every((r) => r.textContent === "leader"));
+  });
+
   await check("connection.update shows the instance state", async () => {
     await page.waitForFunction(() =>
       ["open", "connecting", "close"].includes(document.getElementById("instance-state").dataset.state),

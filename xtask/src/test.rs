@@ -79,6 +79,9 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     step("fault suite on the shipped build: node tests/e2e/faults.mjs (pkg/ in headless Chromium)");
     node_tests(ctx, "faults.mjs", &bin)?;
 
+    step("sharing across tabs: node tests/e2e/tabs.mjs (pkg/ in tabs of one Chromium profile)");
+    node_tests(ctx, "tabs.mjs", &bin)?;
+
     step("page tests: node tests/e2e/run.mjs");
     node_tests(ctx, "run.mjs", &bin)?;
 
@@ -99,7 +102,7 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     println!();
     println!(
         "== xtask test: ALL PASSED in {}s: native tests, browser tests ({} passed), pkg (wasm+js \
-         gzip {} B), the fault suite on pkg/, page tests, package tests, the Leptos example, the \
+         gzip {} B), the fault suite on pkg/, tabs, page tests, package tests, the Leptos example, the \
          panic hook",
         started.elapsed().as_secs(),
         counts.join(", "),

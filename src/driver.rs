@@ -467,6 +467,9 @@ impl Connection {
     }
 
     fn open(&self, socket: u64) {
+        if !self.may_open() {
+            return;
+        }
         let full = {
             let token = self.token.borrow();
             url::with_query(&self.base, &self.event, &token, &self.opts.params)
@@ -574,12 +577,22 @@ impl Connection {
     /// The per-message path, the hot one: one call into JS per subscriber (parse and callback
     /// together, see [`guarded`](crate::guarded)), however the message turns out.
     pub(crate) fn deliver(&self, e: &MessageEvent) {
-        self.inbound.set(self.inbound.get().wrapping_add(1));
-        let subs = self.subscribers.borrow().clone();
+        self.count_inbound();
+        let subs = self.subscribers();
         for sub in subs.iter() {
             sub.deliver(e);
         }
         self.relay(e);
+    }
+
+    /// The subscribers now (a callback may add or remove some while they are called).
+    pub(crate) fn subscribers(&self) -> Rc<Vec<Rc<Subscriber>>> {
+        self.subscribers.borrow().clone()
+    }
+
+    /// A message arrived (the heartbeat's evidence that the connection lives).
+    pub(crate) fn count_inbound(&self) {
+        self.inbound.set(self.inbound.get().wrapping_add(1));
     }
 
     /// An error that belongs to every subscriber (connection-level).

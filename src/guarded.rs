@@ -22,9 +22,27 @@ pub enum Delivered {
     Threw(JsValue),
 }
 
+impl From<Result<(), JsValue>> for Delivered {
+    fn from(called: Result<(), JsValue>) -> Self {
+        match called {
+            Ok(()) => Delivered::Ok,
+            Err(cause) => Delivered::Threw(cause),
+        }
+    }
+}
+
 /// `f(JSON.parse(event.data), event)` in one crossing: the whole fast path of a message.
 pub fn parse_call(f: &JsValue, event: &JsValue) -> Delivered {
     match host::parse_call(f, event) {
+        0 => Delivered::Ok,
+        1 => Delivered::NotJson,
+        _ => Delivered::Threw(host::take_caught()),
+    }
+}
+
+/// `f(JSON.parse(data))` in one crossing: a relayed frame for a callback that takes no event.
+pub fn parse_call_data(f: &JsValue, data: &JsValue) -> Delivered {
+    match host::parse_call_data(f, data) {
         0 => Delivered::Ok,
         1 => Delivered::NotJson,
         _ => Delivered::Threw(host::take_caught()),

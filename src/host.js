@@ -7,6 +7,13 @@ let caught;
 
 // f(JSON.parse(e.data), e): 0 ran, 1 not JSON (or a binary frame), 2 the callback threw. For text
 // that is not JSON the SyntaxError is kept for take_caught.
+// A relayed frame for callbacks that take no event (subscriber.rs: building a MessageEvent costs
+// more than the rest of the delivery): parse and call in one crossing, as parse_call.
+export function parse_call_data(f, d) {
+  let v;
+  try { v = JSON.parse(d); } catch (x) { caught = typeof d === "string" ? x : undefined; return 1; }
+  try { f(v); return 0; } catch (x) { caught = x; return 2; }
+}
 export function parse_call(f, e) {
   let v;
   try { v = JSON.parse(e.data); } catch (x) { caught = typeof e.data === "string" ? x : undefined; return 1; }
@@ -119,7 +126,8 @@ export function tabs_link(name, heard, granted, lost) {
   if (!g.isSecureContext || !g.navigator?.locks || typeof g.BroadcastChannel !== "function") return undefined;
   try {
     const ch = new BroadcastChannel(name);
-    ch.onmessage = (e) => { if (Array.isArray(e.data)) l.heard?.(e.data); };
+    // One crossing per word, its five parts as arguments (no Array reads from wasm).
+    ch.onmessage = (e) => { const d = e.data; if (Array.isArray(d)) l.heard?.(d[0], d[1], d[2], d[3], d[4]); };
     const l = { ch, name, heard, granted, lost, req: undefined };
     return l;
   } catch (_) { return undefined; }
@@ -145,6 +153,10 @@ export function tabs_unlock(l) {
   l.req = undefined;
   if (r && !r.gone) { r.gone = true; r.ctl.abort(); r.release?.(); }
 }
+
+// Whether the link's lock is held: granted, and neither let go nor taken (as far as this page
+// has heard).
+export function tabs_held(l) { const r = l.req; return !!(r && !r.gone && r.release); }
 
 export function tabs_post(l, t, a, b, c, d) { try { l.ch.postMessage([t, a, b, c, d]); } catch (_) {} }
 

@@ -13,6 +13,8 @@ extern "C" {
     /// `f(JSON.parse(e.data), e)`: 0 ran, 1 not JSON (text: the `SyntaxError` is kept for
     /// [`take_caught`]), 2 threw (see [`take_caught`]).
     pub fn parse_call(f: &JsValue, e: &JsValue) -> u32;
+    /// `f(JSON.parse(d))`: as [`parse_call`], for a relayed frame's data.
+    pub fn parse_call_data(f: &JsValue, d: &JsValue) -> u32;
     /// `f(a, b)`: 0 returned, 2 threw (see [`take_caught`]).
     pub fn call2(f: &JsValue, a: &JsValue, b: &JsValue) -> u32;
     /// `f(a)`: 0 returned, 2 threw; [`take_caught`] has the result either way.
@@ -65,6 +67,8 @@ extern "C" {
     pub fn listen_doc(name: &str, f: &JsValue);
     /// A key's lock and channel (`heard(words)`, `granted()`, `lost(stolen)`), or `undefined`
     /// where the browser cannot share across tabs.
+    /// Whether the link's lock is held (granted, not let go or taken as far as the page knows).
+    pub fn tabs_held(link: &JsValue) -> bool;
     pub fn tabs_link(name: &str, heard: &JsValue, granted: &JsValue, lost: &JsValue) -> JsValue;
     /// Asks for the link's lock (`steal`: takes it); replaces a pending request.
     pub fn tabs_lock(link: &JsValue, steal: bool);

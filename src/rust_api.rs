@@ -797,6 +797,8 @@ impl SocketBuilder {
         let mut closures = Closures::default();
 
         let mut typed: Option<Rc<RefCell<TypedHandler>>> = None;
+        // Only a raw handler reads the MessageEvent (see `Subscriber::takes_event`).
+        let takes_event = matches!(self.on_message, Some(MessageHandler::Raw(_)));
         let message = match self.on_message {
             Some(MessageHandler::Raw(mut f)) => {
                 let live = live.clone();
@@ -925,6 +927,7 @@ impl SocketBuilder {
         opts.resolve().map_err(SocketError::from_options)?;
         let (conn, sub) = hub::subscribe(self.event, callback, hub::defaults().merged_with(&opts))
             .map_err(|e| SocketError::from_js(&e))?;
+        sub.takes_event.set(takes_event);
         Ok(Socket {
             conn: RefCell::new(conn),
             sub,

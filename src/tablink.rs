@@ -6,7 +6,6 @@
 use std::rc::Weak;
 
 use gloo_timers::callback::Interval;
-use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
@@ -28,7 +27,8 @@ pub struct TabLink {
     js: JsValue,
     /// This tab's id for the key (random, as the machine's `me`).
     pub me: u64,
-    _closures: [Handler; 3],
+    _heard: Heard,
+    _closures: [Handler; 2],
     _tick: Interval,
 }
 
@@ -44,11 +44,14 @@ impl TabLink {
                 }
             })
         };
-        let heard = to(|c, words| {
-            if let Some(w) = decode(&words) {
-                c.tab_input(Input::Heard(w));
-            }
-        });
+        let heard = {
+            let conn = conn.clone();
+            Heard::new(move |t: f64, a: f64, b: f64, c: f64, v: JsValue| {
+                if let (Some(conn), Some(w)) = (conn.upgrade(), decode(t, [a, b, c], v)) {
+                    conn.tab_input(Input::Heard(w));
+                }
+            })
+        };
         let granted = to(|c, _| {
             c.tab_input(Input::Granted {
                 now: host::tabs_now() as u64,
@@ -72,7 +75,8 @@ impl TabLink {
         Some(TabLink {
             js,
             me,
-            _closures: [heard, granted, lost],
+            _heard: heard,
+            _closures: [granted, lost],
             _tick: tick,
         })
     }
@@ -85,6 +89,11 @@ impl TabLink {
     /// Lets the lock go, or drops the pending request.
     pub fn unlock(&self) {
         host::tabs_unlock(&self.js);
+    }
+
+    /// Whether this tab holds the lock, as far as it has heard.
+    pub fn held(&self) -> bool {
+        host::tabs_held(&self.js)
     }
 
     pub fn post(&self, w: Wire<JsValue>) {
@@ -106,13 +115,15 @@ impl Drop for TabLink {
     }
 }
 
-/// A word from the channel: `[t, a, b, c, d]`.
-fn decode(words: &JsValue) -> Option<Wire<JsValue>> {
-    let a: &Array = words.dyn_ref()?;
-    let num = |i| a.get(i).as_f64().unwrap_or(-1.0);
-    Wire::unflatten(num(0), [num(1), num(2), num(3)], a.get(4), |v| {
-        v.as_string()
-    })
+/// What the channel calls with a word's five parts (`[t, a, b, c, d]`, see `Wire::flatten`).
+type Heard = Closure<dyn FnMut(f64, f64, f64, f64, JsValue)>;
+
+/// A word from the channel; `None` for anything else.
+fn decode(t: f64, n: [f64; 3], v: JsValue) -> Option<Wire<JsValue>> {
+    if !t.is_finite() {
+        return None; // not ours (a non-number becomes NaN on the way in)
+    }
+    Wire::unflatten(t, n, v, |v| v.as_string())
 }
 
 /// A random id: a tab's for a key, never reused.
@@ -188,6 +199,25 @@ impl Connection {
         self.feed(MachineInput::Start);
     }
 
+    /// Only the lock holder opens the socket, and the connection reconnects on its own timers:
+    /// checked before every attempt. A tab that does not hold the lock steps down instead.
+    pub(crate) fn may_open(&self) -> bool {
+        let leads = match self.tabs.borrow().as_ref() {
+            None => return true,
+            Some(t) => t.leads(),
+        };
+        if leads && self.link.borrow().as_ref().is_some_and(TabLink::held) {
+            return true;
+        }
+        self.debug("not connecting: this tab does not hold the lock");
+        if leads {
+            self.tab_input(Input::Lost);
+        } else {
+            self.stop_own_socket();
+        }
+        false
+    }
+
     /// Whether another tab holds the socket (this one gets its frames and state).
     pub(crate) fn follows(&self) -> bool {
         self.tabs.borrow().as_ref().is_some_and(|t| !t.leads())
@@ -220,6 +250,20 @@ impl Connection {
         }
     }
 
+    /// A frame relayed by the leader, to this tab's subscribers: a `MessageEvent` is built (once)
+    /// only if a callback may read it (see `Subscriber::takes_event`).
+    fn deliver_relayed(&self, data: JsValue) {
+        let subs = self.subscribers();
+        if subs.iter().any(|s| s.takes_event.get()) {
+            let e = host::message_event(&data);
+            return self.deliver(e.unchecked_ref());
+        }
+        self.count_inbound();
+        for sub in subs.iter() {
+            sub.deliver_data(&data);
+        }
+    }
+
     /// Feeds the election and relay machine, if this connection is shared across tabs.
     pub fn tab_input(&self, input: Input<JsValue>) {
         let effects = match self.tabs.borrow_mut().as_mut() {
@@ -245,6 +289,19 @@ impl Connection {
         self.tab_input(if hidden { Input::Hide } else { Input::Show });
     }
 
+    /// Another tab holds the socket: this tab's closes quietly, its timers and token wait go,
+    /// and what it had queued goes to the leader.
+    fn stop_own_socket(&self) {
+        self.debug("another tab holds the socket");
+        let (actions, queue) = self.machine.borrow_mut().stop();
+        let wait = self.token_wait.borrow_mut().take();
+        drop(wait);
+        self.run(actions);
+        for msg in queue {
+            self.send_via_leader(msg);
+        }
+    }
+
     fn tab_effects(&self, effects: Vec<Effect<JsValue>>) {
         for effect in effects {
             self.tab_effect(effect);
@@ -265,20 +322,8 @@ impl Connection {
                 self.debug("this tab holds the socket");
                 self.feed(MachineInput::Start);
             }
-            Effect::StopSocket => {
-                self.debug("another tab holds the socket");
-                let (actions, queue) = self.machine.borrow_mut().stop();
-                let wait = self.token_wait.borrow_mut().take();
-                drop(wait);
-                self.run(actions);
-                for msg in queue {
-                    self.send_via_leader(msg);
-                }
-            }
-            Effect::Deliver(data) => {
-                let e = host::message_event(&data);
-                self.deliver(e.unchecked_ref());
-            }
+            Effect::StopSocket => self.stop_own_socket(),
+            Effect::Deliver(data) => self.deliver_relayed(data),
             Effect::Mirror(state) => {
                 // Another tab leads: a token kept for this tab's first attempt would be stale
                 // by the time it leads, if ever.

@@ -225,6 +225,28 @@ async function main() {
     for (const e of EVENTS) await exactlyOnceInOrder(pages, e, 0, 1000);
   });
 
+  await check("in a follower, a callback that takes (data, event) gets the frame's MessageEvent; one that takes (data) the data", async () => {
+    const roles = await Promise.all(pages.map((p) => role(p, MU)));
+    const follower = pages[roles.indexOf("follower")];
+    assert(follower, `a follower among ${roles}`);
+    await follower.evaluate((ev) => {
+      window.withEvent = [];
+      window.second = window.suite.es.socket(ev, (d, e) => window.withEvent.push([d.seq, e instanceof MessageEvent, e.data]), {
+        url: "/ws/events",
+        token: window.tok,
+      });
+    }, MU);
+    await clear(follower, MU);
+    await deliverTo([follower], MU, 5000, 5);
+    await until("5 in the second callback", 3000, async () => (await follower.evaluate(() => window.withEvent.length)) >= 5);
+    const r = await follower.evaluate(() => window.withEvent);
+    for (const [seq, isEvent, data] of r) {
+      assert(isEvent && JSON.parse(data).seq === seq, `event for ${seq}: ${isEvent}, ${data}`);
+    }
+    assert((await got(follower, MU)).join() === "5000,5001,5002,5003,5004", `the (data) callback got ${await got(follower, MU)}`);
+    await follower.evaluate(() => window.second.close());
+  });
+
   await check("sends from every tab reach the server once and come back to every tab once (echo)", async () => {
     for (const p of pages) {
       await p.evaluate(() => {

@@ -18,11 +18,6 @@ use crate::options::{Share, Token};
 use crate::tabs::{Effect, Input, Role, Sent, Tabs, Value, Wire, TICK_MS};
 use crate::url;
 
-/// The start of every lock and channel name: tabs running another version of the words (an app
-/// deployed while an old tab stays open) use other names and never read each other; each keeps
-/// its own socket until reloaded. Bump it when what a word means changes.
-pub const PROTOCOL: &str = "event-socket/1 ";
-
 pub struct TabLink {
     js: JsValue,
     /// This tab's id for the key (random, as the machine's `me`).
@@ -176,9 +171,7 @@ impl Connection {
             None if token.is_empty() => String::new(),
             None => return self.page_only("the token is not a JWT with an instanceName"),
         };
-        let base = self.base.trim_end_matches('/');
-        let key = url::without_token(base, &self.event, &self.opts.params);
-        let name = format!("{PROTOCOL}{key}\n{instance}");
+        let name = url::tab_key(&self.base, &self.event, &self.opts.params, &instance);
         let me = random_id();
         let Some(link) = TabLink::new(&self.me, &name, me) else {
             return self.page_only("this browser or page has no Web Locks or BroadcastChannel");
@@ -244,8 +237,8 @@ impl Connection {
 
     /// A leader relays each frame its socket received (when other tabs listen).
     pub(crate) fn relay(&self, e: &MessageEvent) {
-        let leads = self.tabs.borrow().as_ref().is_some_and(Tabs::leads);
-        if leads {
+        let relays = self.tabs.borrow().as_ref().is_some_and(Tabs::relays);
+        if relays {
             self.tab_input(Input::Frame(e.data()));
         }
     }

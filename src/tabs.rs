@@ -355,6 +355,12 @@ impl<M> Tabs<M> {
         self.epoch
     }
 
+    /// Whether this tab leads and relays frames (it has followers, or may have: the first tick
+    /// after taking over). A leader alone reads nothing of a frame for the relay.
+    pub fn relays(&self) -> bool {
+        self.phase == Phase::Leading && (self.census || !self.followers.is_empty())
+    }
+
     /// Messages held until a leader is known.
     pub fn queued(&self) -> usize {
         self.outbox.len()
@@ -447,7 +453,7 @@ impl<M> Tabs<M> {
                 }
             }
             Input::Frame(data) => {
-                if self.phase == Phase::Leading && (self.census || !self.followers.is_empty()) {
+                if self.relays() {
                     self.seq += 1;
                     out.push(Effect::Post(Wire::Frame {
                         epoch: self.epoch,
@@ -803,7 +809,7 @@ impl<M> Tabs<M> {
 
 /// A word as it crosses the channel: its number, three numbers, and a frame's or a send's data
 /// or an error's text. Tabs of another version use another lock and channel name (the driver's
-/// `PROTOCOL` prefix), so they never read each other's words.
+/// `url::TAB_PROTOCOL` prefix), so they never read each other's words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flat<M> {
     /// The word's number.

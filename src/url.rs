@@ -227,6 +227,30 @@ pub fn with_query(base: &str, event: &str, token: &str, params: &[(String, Strin
     out
 }
 
+/// The start of every lock and channel name: tabs running another version of the words (an app
+/// deployed while an old tab stays open) use other names and never read each other; each keeps
+/// its own socket until reloaded. Bump it when what a word means changes.
+pub const TAB_PROTOCOL: &str = "event-socket/1 ";
+
+/// The name of the lock and channel that tabs share one connection under: the protocol, the
+/// connection URL without its token, and the instance (never the token: any script of the origin
+/// can list lock names). `base` comes resolved by the browser's URL parser (scheme and host in
+/// lower case, no default port); a trailing `/` is dropped here, so one server spelled those
+/// ways shares. Different hosts never do.
+///
+/// ```
+/// use event_socket::url::tab_key;
+///
+/// assert_eq!(
+///     tab_key("wss://h/ws/events/", "messages.upsert", &[], "main"),
+///     "event-socket/1 wss://h/ws/events?event=messages.upsert\nmain"
+/// );
+/// ```
+pub fn tab_key(base: &str, event: &str, params: &[(String, String)], instance: &str) -> String {
+    let url = without_token(base.trim_end_matches('/'), event, params);
+    format!("{TAB_PROTOCOL}{url}\n{instance}")
+}
+
 /// The connection URL without its `token` parameter: what names a connection shared across tabs
 /// (any script of the origin can read lock names, so the token is never part of one).
 pub fn without_token(base: &str, event: &str, params: &[(String, String)]) -> String {
@@ -250,6 +274,24 @@ pub fn display(base: &str, event: &str, has_token: bool, params: &[(String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tabs_share_one_server_spelled_with_or_without_a_trailing_slash_only() {
+        let key = |base| tab_key(base, "e", &[], "i");
+        assert_eq!(key("ws://h:1/ws/"), key("ws://h:1/ws"));
+        assert_eq!(key("ws://h/"), key("ws://h"));
+        assert_ne!(key("ws://h/ws"), key("ws://g/ws"));
+        assert_ne!(key("ws://h/ws"), key("wss://h/ws"));
+        assert_ne!(
+            tab_key("ws://h", "e", &[], "a"),
+            tab_key("ws://h", "e", &[], "b")
+        );
+        assert_ne!(
+            tab_key("ws://h", "e", &[], "a"),
+            tab_key("ws://h", "f", &[], "a")
+        );
+        assert!(!key("ws://h").contains("token"));
+    }
 
     #[test]
     fn a_shared_connection_is_named_without_its_token() {

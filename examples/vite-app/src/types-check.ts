@@ -67,3 +67,15 @@ export function scoped(): void {
   using sub = socket("connection.update", (u) => console.log(u.state));
   console.log(sub.state);
 }
+
+/** Sharing across tabs: `share` takes a boolean or "page"; `role` and `tabs` are read-only. */
+export function acrossTabs(): void {
+  using sub = socket("messages.upsert", (m) => console.log(m.keyId), { share: "page" });
+  const role: "leader" | "follower" | "page" = sub.role;
+  const tabs: number = sub.tabs;
+  console.log(role, tabs);
+  // @ts-expect-error: share is a boolean or "page"
+  socket("messages.upsert", () => {}, { share: "tabs" });
+  // @ts-expect-error: role is read-only
+  sub.role = "leader";
+}

@@ -14,9 +14,15 @@
 //! - A frozen or hung holder keeps its lock. A visible follower that hears nothing from the leader
 //!   probes it; with no answer for [`STEAL_AFTER_MS`] it takes the lock with `steal`. The old
 //!   holder's lock request then fails (`Lost`): it closes its socket and follows.
-//! - Every leader has an epoch greater than any before it (`max(last + 1, now)`): a follower drops
-//!   what an older leader says (a resumed one's late frames), so a frame is delivered once per
-//!   tab, in the order the leader received it (one sender's channel messages keep their order).
+//! - Every leader takes an epoch greater than any it has heard (`max(last + 1, now)`): a follower
+//!   drops what an older leader says (a resumed one's late frames), so a frame is delivered once
+//!   per tab, in the order the leader received it (one sender's channel messages keep their
+//!   order).
+//! - The lock is the authority. Tabs that steal at once (all probed a hung holder) may end with
+//!   the last holder having the smaller epoch (clocks apart, neither heard the other yet): a
+//!   leader that hears a greater epoch follows it but keeps its lock; the other tab learns it
+//!   lost the lock (`Lost`), says `Goodbye` and follows, and the holder leads again with an epoch
+//!   greater than both.
 //! - A follower's send goes to the leader of the epoch it knows and is acknowledged; while no
 //!   leader is known it waits in a queue bounded like the connection's. One that was handed to a
 //!   leader that went away without acknowledging it is reported `unsent`: never sent twice.

@@ -101,14 +101,14 @@ impl Drop for Armed {
 
 /// The closures waiting on a token promise and the promise's handle (see `host::then`); counted
 /// while they live. Dropping it empties the handle first, so the promise never calls them freed.
-pub(crate) struct TokenWait {
+struct TokenWait {
     handle: JsValue,
     _ok: Handler,
     _err: Handler,
 }
 
 impl TokenWait {
-    pub(crate) fn new(handle: JsValue, ok: Handler, err: Handler) -> Self {
+    fn new(handle: JsValue, ok: Handler, err: Handler) -> Self {
         count_closures(2);
         TokenWait {
             handle,
@@ -151,7 +151,7 @@ pub struct Connection {
     /// The browser event behind the `Open`/`Close` note being performed.
     last_event: RefCell<JsValue>,
     /// The token promise this connection waits for, if any.
-    pub(crate) token_wait: RefCell<Option<TokenWait>>,
+    token_wait: RefCell<Option<TokenWait>>,
     /// Whether `debug` has logged the unknown-event hint (once per connection).
     hinted: Cell<bool>,
     /// Messages received, for the heartbeat (a counter costs no browser call per message).
@@ -383,16 +383,15 @@ impl Connection {
     }
 
     fn resolve_token(&self, socket: u64) {
+        // The token the election got from the function, for the attempt right after it.
+        let first = self.first_token.take();
         match &self.opts.token {
             Token::Static(t) => {
                 let t = self.renewed.borrow().clone().unwrap_or_else(|| t.clone());
-                *self.token.borrow_mut() = t;
-                self.feed(Input::TokenReady { socket });
+                self.token_ready(socket, t);
             }
-            Token::Dynamic(_) if self.first_token.borrow().is_some() => {
-                let t = self.first_token.borrow_mut().take().unwrap_or_default();
-                *self.token.borrow_mut() = t;
-                self.feed(Input::TokenReady { socket });
+            Token::Dynamic(_) if first.is_some() => {
+                self.token_ready(socket, first.unwrap_or_default())
             }
             Token::Dynamic(f) => match guarded::call1(f, &JsValue::UNDEFINED) {
                 Err(e) => self.token_failed(socket, e),
@@ -597,14 +596,14 @@ impl Connection {
 
     /// An error that belongs to every subscriber (connection-level).
     pub(crate) fn report(&self, err: JsValue) {
-        let subs = self.subscribers.borrow().clone();
+        let subs = self.subscribers();
         for sub in subs.iter() {
             sub.error(&err);
         }
     }
 
     fn notify(&self, note: Note) {
-        let subs = self.subscribers.borrow().clone();
+        let subs = self.subscribers();
         match note {
             Note::State(state) => {
                 self.tab_input(crate::tabs::Input::Connection(state));
@@ -681,7 +680,7 @@ impl Connection {
             return;
         }
         self.debug(&format!("state {}", state.as_str()));
-        let subs = self.subscribers.borrow().clone();
+        let subs = self.subscribers();
         for s in subs.iter() {
             s.state(state);
         }
@@ -699,6 +698,13 @@ impl Connection {
         self.notify(note);
     }
 
+    /// Stops waiting for a token promise: its closures are freed and the promise, if it settles,
+    /// calls nothing of ours.
+    pub(crate) fn abandon_token_wait(&self) {
+        let wait = self.token_wait.borrow_mut().take();
+        drop(wait);
+    }
+
     /// Closed for good: drop every browser resource and let the hub forget us.
     fn shutdown(&self) {
         let live = self.socket.borrow_mut().take();
@@ -710,12 +716,8 @@ impl Connection {
             .map(Option::take)
             .collect();
         drop(timers);
-        let wait = self.token_wait.borrow_mut().take();
-        drop(wait);
-        let link = self.link.borrow_mut().take();
-        drop(link);
-        let tabs = self.tabs.borrow_mut().take();
-        drop(tabs);
+        self.abandon_token_wait();
+        self.leave_tabs();
         let hook = self.on_closed.borrow_mut().take();
         if let Some(hook) = hook {
             hook(self);

@@ -144,7 +144,7 @@ export function tabs_lock(l, steal) {
   const failed = (e) => { if (!r.gone) { r.gone = true; l.lost?.(e?.name === "AbortError"); } };
   try {
     globalThis.navigator.locks.request(l.name, steal ? { steal: true } : { signal: r.ctl.signal }, held).catch(failed);
-  } catch (e) { failed(e); }
+  } catch (e) { queueMicrotask(() => failed(e)); } // later, like every answer: never during the call
 }
 
 // Lets the lock go if held, and drops a pending request.

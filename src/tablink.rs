@@ -185,10 +185,7 @@ impl Connection {
     /// Sharing within this page only, for `why`.
     fn page_only(&self, why: &str) {
         self.debug(&format!("shared within this page only: {why}"));
-        let link = self.link.borrow_mut().take();
-        drop(link);
-        let tabs = self.tabs.borrow_mut().take();
-        drop(tabs);
+        self.leave_tabs();
         self.feed(MachineInput::Start);
     }
 
@@ -209,6 +206,14 @@ impl Connection {
             self.stop_own_socket();
         }
         false
+    }
+
+    /// Drops the election and its link: the lock goes, the channel closes, the closures are freed.
+    pub(crate) fn leave_tabs(&self) {
+        let link = self.link.borrow_mut().take();
+        drop(link);
+        let tabs = self.tabs.borrow_mut().take();
+        drop(tabs);
     }
 
     /// Whether another tab holds the socket (this one gets its frames and state).
@@ -287,8 +292,7 @@ impl Connection {
     fn stop_own_socket(&self) {
         self.debug("another tab holds the socket");
         let (actions, queue) = self.machine.borrow_mut().stop();
-        let wait = self.token_wait.borrow_mut().take();
-        drop(wait);
+        self.abandon_token_wait();
         self.run(actions);
         for msg in queue {
             self.send_via_leader(msg);
@@ -301,16 +305,19 @@ impl Connection {
         }
     }
 
+    /// Runs `f` with the link (none after the connection ended). The lock and channel calls it
+    /// makes answer later, in tasks of their own, never during `f`.
+    fn with_link(&self, f: impl FnOnce(&TabLink)) {
+        if let Some(l) = self.link.borrow().as_ref() {
+            f(l)
+        }
+    }
+
     fn tab_effect(&self, effect: Effect<JsValue>) {
-        let with_link = |f: &dyn Fn(&TabLink)| {
-            if let Some(l) = self.link.borrow().as_ref() {
-                f(l)
-            }
-        };
         match effect {
-            Effect::RequestLock { steal } => with_link(&|l| l.lock(steal)),
-            Effect::ReleaseLock => with_link(&|l| l.unlock()),
-            Effect::Post(w) => with_link(&|l| l.post(w.clone())),
+            Effect::RequestLock { steal } => self.with_link(|l| l.lock(steal)),
+            Effect::ReleaseLock => self.with_link(TabLink::unlock),
+            Effect::Post(w) => self.with_link(|l| l.post(w)),
             Effect::StartSocket => {
                 self.debug("this tab holds the socket");
                 self.feed(MachineInput::Start);

@@ -9,17 +9,16 @@
 // and returns what it saw, and the assertions are made here. Each prints `ok - …` or `FAIL - …`;
 // the run exits non-zero on any failure; the server and the browser are stopped in every case.
 
-import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, CHROME_ARGS, log, Opened, runSuite, spawnEventServer, stop } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, Opened, runSuite, shippedSite, spawnEventServer, stop } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
 const BIN = process.env.EVENT_SERVER_BIN || path.join(ROOT, "target", "debug", "event-server");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const PKG = path.join(ROOT, "pkg");
 const SITE = path.join(ROOT, "target", "e2e-shipped"); // shipped/index.html + a copy of pkg/
 
 const opened = new Opened();
@@ -211,12 +210,8 @@ async function thousandReconnects(cycles) {
 // ---------------------------------------------------------------- the run
 
 async function main() {
-  assert(existsSync(path.join(PKG, "event_socket_bg.wasm")), "pkg/ is missing: run `cargo xtask pkg` first");
   assert(existsSync(BIN), `EVENT_SERVER_BIN not found: ${BIN}`);
-  rmSync(SITE, { recursive: true, force: true });
-  mkdirSync(SITE, { recursive: true });
-  cpSync(path.join(here, "shipped", "index.html"), path.join(SITE, "index.html"));
-  cpSync(PKG, path.join(SITE, "pkg"), { recursive: true });
+  shippedSite(ROOT, SITE);
 
   const ev = await spawnEventServer(BIN, ["--port", "0", "--static", SITE]);
   opened.server = ev.child;

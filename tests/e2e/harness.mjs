@@ -2,6 +2,9 @@
 // counted for the summary line and the exit code; starting an event server and stopping it.
 
 import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 
 export function log(line) {
@@ -44,6 +47,21 @@ export const CHROME_ARGS = [
   "--no-first-run",
   "--disable-dev-shm-usage",
 ];
+
+/**
+ * Lays out the shipped-build site in `site` (emptied first): tests/e2e/shipped/index.html beside
+ * a copy of `root`/pkg/, which must have been built (`cargo xtask pkg`). Returns `site`.
+ */
+export function shippedSite(root, site) {
+  const pkg = path.join(root, "pkg");
+  assert(existsSync(path.join(pkg, "event_socket_bg.wasm")), `no pkg/ at ${pkg}: run \`cargo xtask pkg\` first`);
+  rmSync(site, { recursive: true, force: true });
+  mkdirSync(site, { recursive: true });
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  cpSync(path.join(here, "shipped", "index.html"), path.join(site, "index.html"));
+  cpSync(pkg, path.join(site, "pkg"), { recursive: true });
+  return site;
+}
 
 /** Stops a child process: SIGTERM, then SIGKILL if it is still there 3 s later. */
 export function stop(child) {

@@ -9,21 +9,21 @@
 // got which events, the handles' `role` and `tabs`. Each prints `ok - …` or `FAIL - …`; the run
 // exits non-zero on any failure; the server and the browser are stopped in every case.
 
-import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { assert, check, CHROME_ARGS, log, Opened, runSuite, sleep, spawnEventServer, stop } from "./harness.mjs";
+import { assert, check, CHROME_ARGS, log, Opened, runSuite, shippedSite, sleep, spawnEventServer, stop } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(process.env.ROOT || path.join(here, "..", ".."));
 const BIN = process.env.EVENT_SERVER_BIN || path.join(ROOT, "target", "debug", "event-server");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const PKG = path.join(ROOT, "pkg");
 const SITE = path.join(ROOT, "target", "e2e-tabs"); // shipped/index.html + a copy of pkg/
 
 const INSTANCE = "tabs";
 const EVENTS = ["messages.upsert", "connection.update"];
+const [MU, CU] = EVENTS;
 
 const opened = new Opened();
 process.on("exit", () => stop(opened.server));
@@ -162,15 +162,28 @@ async function takeover(pages, ev, seq, ms) {
   return Date.now() - t0;
 }
 
+/**
+ * A leader that was replaced runs again: it follows, the server has one socket for the key and
+ * exactly one connection more than `before` (the new leader's), and 100 new messages from `seq`
+ * reach every tab once, in order (nothing relayed twice by the old leader).
+ */
+async function oldLeaderFollows(pages, leader, seq, before, since) {
+  await until("the old leader follows", 3000, async () => (await role(leader, MU)) === "follower")
+    .catch(async (e) => { throw new Error(`${e.message} (role: ${await role(leader, MU)})`); });
+  await until("one socket for the key", 3000, async () => (await open(MU)) === 1);
+  for (const p of pages) await clear(p, MU);
+  await deliverTo(pages, MU, seq, 100);
+  await sleep(200);
+  await exactlyOnceInOrder(pages, MU, seq, 100);
+  const n = (await connects(MU)) - before;
+  assert(n === 1, `${n} connections since the ${since} (want 1: the new leader's)`);
+}
+
 // ---------------------------------------------------------------- the run
 
 async function main() {
-  assert(existsSync(path.join(PKG, "event_socket_bg.wasm")), `no pkg/ at ${PKG}: run cargo xtask pkg`);
   assert(existsSync(BIN), `EVENT_SERVER_BIN not found: ${BIN}`);
-  rmSync(SITE, { recursive: true, force: true });
-  mkdirSync(SITE, { recursive: true });
-  cpSync(path.join(here, "shipped", "index.html"), path.join(SITE, "index.html"));
-  cpSync(PKG, path.join(SITE, "pkg"), { recursive: true });
+  shippedSite(ROOT, SITE);
 
   const ev = await spawnEventServer(BIN, ["--port", "0", "--static", SITE]);
   opened.server = ev.child;
@@ -196,7 +209,6 @@ async function main() {
   const pages = [];
   for (let i = 0; i < 3; i++) pages.push(await openTab(context));
   for (const p of pages) await subscribe(p);
-  const [MU, CU] = EVENTS;
 
   await check("3 tabs x 2 events: exactly 2 server sockets, one leader per event, stable for 10 s", async () => {
     await until("a socket per event", 5000, async () => (await open(MU)) === 1 && (await open(CU)) === 1);
@@ -353,16 +365,8 @@ async function main() {
     seq += 1000;
     log(`  takeover from a hung leader: ${ms} ms`);
     await hang;
-    await until("the old leader follows", 3000, async () => (await role(leader, MU)) === "follower")
-      .catch(async (e) => { throw new Error(`${e.message} (role: ${await role(leader, MU)})`); });
-    await until("one socket for the key", 3000, async () => (await open(MU)) === 1);
-    for (const p of pages) await clear(p, MU);
-    await deliverTo(pages, MU, seq, 100);
-    await sleep(200);
-    await exactlyOnceInOrder(pages, MU, seq, 100);
+    await oldLeaderFollows(pages, leader, seq, before, "hang");
     seq += 100;
-    const n = (await connects(MU)) - before;
-    assert(n === 1, `${n} connections since the hang (want 1: the new leader's)`);
   });
 
   // CDP Page.setWebLifecycleState("frozen") does not freeze a visible headless page in this
@@ -384,16 +388,8 @@ async function main() {
     log(`  takeover from a frozen leader: ${ms} ms`);
     await frozen;
     await leader.evaluate(() => document.dispatchEvent(new Event("resume")));
-    await until("the old leader follows", 3000, async () => (await role(leader, MU)) === "follower")
-      .catch(async (e) => { throw new Error(`${e.message} (role: ${await role(leader, MU)})`); });
-    await until("one socket for the key", 3000, async () => (await open(MU)) === 1);
-    for (const p of pages) await clear(p, MU);
-    await deliverTo(pages, MU, seq, 100);
-    await sleep(200);
-    await exactlyOnceInOrder(pages, MU, seq, 100);
+    await oldLeaderFollows(pages, leader, seq, before, "freeze");
     seq += 100;
-    const n = (await connects(MU)) - before;
-    assert(n === 1, `${n} connections since the freeze (want 1: the new leader's)`);
   });
 
   await check("the last unsubscribe in the browser closes the socket within 1 s", async () => {
